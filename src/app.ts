@@ -1,0 +1,59 @@
+import Koa from 'koa';
+import type { Connection } from 'mongoose';
+import type { Config } from './config.js';
+import { createMembersModule } from './modules/members/index.js';
+import type { Clock } from './platform/clock.js';
+import { AppError } from './platform/errors.js';
+import { errorHandler } from './platform/http/error-handler.js';
+import { requestContext } from './platform/http/request-context.js';
+import type { Route } from './platform/http/route.js';
+import { buildRouter } from './platform/http/router.js';
+import { systemRoutes } from './platform/http/system.routes.js';
+import type { Logger } from './platform/logger.js';
+import { createMetrics } from './platform/metrics.js';
+import { buildOpenApiDocument } from './platform/openapi.js';
+
+export type AppDeps = {
+  config: Config;
+  db: Connection;
+  clock: Clock;
+  logger: Logger;
+  engine: { name: string; description: string };
+};
+
+/**
+ * Builds the Koa application and its modules; never listens (server.ts and the tests do).
+ *
+ *     const { app, ready } = createApp(deps); await ready; http.createServer(app.callback()).listen(0);
+ */
+export function createApp(deps: AppDeps) {
+  const { config, db, clock, logger } = deps;
+  const metrics = createMetrics();
+  const members = createMembersModule({ db, clock, defaultTimezone: config.defaultTimezone });
+
+  const businessRoutes: Route[] = [...members.routes];
+  let document: object | undefined;
+  const openapi = (): object => (document ??= buildOpenApiDocument(routes));
+  const routes: Route[] = [...systemRoutes({ db, engine: deps.engine, metrics, timeoutMs: config.db.timeoutMs, openapi }), ...businessRoutes];
+
+  const app = new Koa({ proxy: false });
+  app.silent = true; // errors are answered and logged by errorHandler
+  const router = buildRouter(routes, { config, metrics });
+  app.use(requestContext(logger));
+  app.use(errorHandler(logger));
+  app.use(router.routes());
+  app.use(
+    router.allowedMethods({
+      throw: true,
+      methodNotAllowed: () => new AppError(405, 'METHOD_NOT_ALLOWED', 'this route does not take that method'),
+      notImplemented: () => new AppError(501, 'NOT_IMPLEMENTED', 'method not implemented'),
+    }),
+  );
+  app.use(() => {
+    throw new AppError(404, 'NOT_FOUND', 'route not found');
+  });
+
+  const ready = Promise.all([members.init()]).then(() => undefined);
+  return { app, ready, metrics, services: { members: members.service }, openapi };
+}
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,151 @@
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { z } from 'zod';
+
+/** The repository root, used to find scripts/ and the git-ignored tools folder. */
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const isTimeZone = (tz: string): boolean => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  MONGODB_URI: optionalString,
+  MONGODB_DB_NAME: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'letters, digits, _ and - only').default('loyalty'),
+  DB_ENGINE: z.enum(['auto', 'memory-server', 'ferretdb-sqlite', 'ferretdb-postgresql']).default('auto'),
+  DB_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
+  FERRETDB_POSTGRESQL_URL: z.string().min(1).default('postgres://postgres@127.0.0.1:5432/postgres'),
+  FERRETDB_DATA_DIR: optionalString,
+  TOOLS_DIR: z.string().min(1).default(path.join(repoRoot, '.tools')),
+  JWT_ALGORITHM: z.enum(['HS256', 'RS256', 'ES256']).default('HS256'),
+  JWT_SECRET: optionalString,
+  JWT_PUBLIC_KEY: optionalString,
+  JWT_ISSUER: optionalString,
+  JWT_AUDIENCE: optionalString,
+  DEFAULT_TIMEZONE: z.string().refine(isTimeZone, 'not an IANA time zone').default('UTC'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  REDIS_URL: optionalString,
+  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
+  MAX_POINTS_AMOUNT: z.coerce.number().int().min(1).max(1_000_000_000_000).default(100_000_000),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+});
+
+export type JwtConfig = {
+  algorithm: 'HS256' | 'RS256' | 'ES256';
+  /** HS256 secret or the PEM public key for RS256/ES256. */
+  key: string;
+  /** True when no secret was configured and one was generated for this process (development only). */
+  generated: boolean;
+  issuer?: string;
+  audience?: string;
+};
+
+export type Config = Readonly<{
+  env: 'development' | 'test' | 'production';
+  port: number;
+  host: string;
+  db: Readonly<{
+    uri?: string;
+    name: string;
+    engine: 'auto' | 'memory-server' | 'ferretdb-sqlite' | 'ferretdb-postgresql';
+    timeoutMs: number;
+    ferretdbPostgresqlUrl: string;
+    ferretdbDataDir?: string;
+  }>;
+  toolsDir: string;
+  jwt: Readonly<JwtConfig>;
+  defaultTimezone: string;
+  logLevel: string;
+  redisUrl?: string;
+  bodyLimitBytes: number;
+  maxPointsAmount: number;
+  shutdownTimeoutMs: number;
+}>;
+
+/** Thrown when the environment does not describe a valid configuration; the message names every bad variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Parses the environment into a frozen Config, or throws ConfigError naming each bad variable.
+ *
+ *     const config = loadConfig(process.env);
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  let key: string | undefined;
+  let generated = false;
+  if (e.JWT_ALGORITHM === 'HS256') {
+    if (e.JWT_PUBLIC_KEY) problems.push('JWT_PUBLIC_KEY: not used with JWT_ALGORITHM=HS256 (set JWT_SECRET)');
+    if (e.JWT_SECRET !== undefined) {
+      if (Buffer.byteLength(e.JWT_SECRET) < 32) problems.push('JWT_SECRET: must be at least 32 bytes for HS256');
+      key = e.JWT_SECRET;
+    } else if (e.NODE_ENV === 'production') {
+      problems.push('JWT_SECRET: required in production with JWT_ALGORITHM=HS256');
+    } else {
+      key = randomBytes(32).toString('base64url');
+      generated = true;
+    }
+  } else {
+    if (e.JWT_SECRET) problems.push(`JWT_SECRET: not used with JWT_ALGORITHM=${e.JWT_ALGORITHM} (set JWT_PUBLIC_KEY)`);
+    if (!e.JWT_PUBLIC_KEY || !e.JWT_PUBLIC_KEY.includes('-----BEGIN')) {
+      problems.push(`JWT_PUBLIC_KEY: a PEM public key is required with JWT_ALGORITHM=${e.JWT_ALGORITHM}`);
+    } else {
+      key = e.JWT_PUBLIC_KEY.replace(/\\n/g, '\n');
+    }
+  }
+  if (problems.length > 0 || key === undefined) throw new ConfigError(problems);
+
+  return deepFreeze({
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    db: {
+      uri: e.MONGODB_URI,
+      name: e.MONGODB_DB_NAME,
+      engine: e.DB_ENGINE,
+      timeoutMs: e.DB_TIMEOUT_MS,
+      ferretdbPostgresqlUrl: e.FERRETDB_POSTGRESQL_URL,
+      ferretdbDataDir: e.FERRETDB_DATA_DIR,
+    },
+    toolsDir: e.TOOLS_DIR,
+    jwt: { algorithm: e.JWT_ALGORITHM, key, generated, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE },
+    defaultTimezone: e.DEFAULT_TIMEZONE,
+    logLevel: e.LOG_LEVEL,
+    redisUrl: e.REDIS_URL,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    maxPointsAmount: e.MAX_POINTS_AMOUNT,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

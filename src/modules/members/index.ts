@@ -1,0 +1,21 @@
+import type { Connection } from 'mongoose';
+import type { Clock } from '../../platform/clock.js';
+import type { Route } from '../../platform/http/route.js';
+import { membersRepository } from './members.model.js';
+import { membersRoutes } from './members.routes.js';
+import { membersService, type MembersService } from './members.service.js';
+
+export type { MembersService, SummaryProvider } from './members.service.js';
+export type { MemberView } from './members.schemas.js';
+export { memberIdSchema, timezoneSchema } from './members.schemas.js';
+
+/** Members (PRODUCT.md §3): registration, profile, status. */
+export function createMembersModule(deps: { db: Connection; clock: Clock; defaultTimezone: string }): {
+  service: MembersService;
+  routes: Route[];
+  init: () => Promise<void>;
+} {
+  const repo = membersRepository(deps.db);
+  const service = membersService({ repo, clock: deps.clock, defaultTimezone: deps.defaultTimezone });
+  return { service, routes: membersRoutes(service), init: () => repo.ensureIndexes() };
+}

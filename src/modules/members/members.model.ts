@@ -1,0 +1,78 @@
+import { Schema, type Connection } from 'mongoose';
+import { ensureCollection, isDuplicateKey } from '../../platform/db/connection.js';
+import type { MemberView } from './members.schemas.js';
+
+export type MemberDoc = {
+  _id: string;
+  displayName: string | null;
+  birthday: string | null;
+  timezone: string;
+  status: 'active' | 'frozen';
+  referredByCode: string | null;
+  device: { id?: string; ip?: string } | null;
+  createdAt: Date;
+  updatedAt: Date;
+};
+
+const memberSchema = new Schema<MemberDoc>(
+  {
+    _id: { type: String, required: true },
+    displayName: { type: String, default: null },
+    birthday: { type: String, default: null },
+    timezone: { type: String, required: true },
+    status: { type: String, enum: ['active', 'frozen'], required: true },
+    referredByCode: { type: String, default: null },
+    device: { type: Schema.Types.Mixed, default: null },
+    createdAt: { type: Date, required: true },
+    updatedAt: { type: Date, required: true },
+  },
+  { versionKey: false, collection: 'members' },
+);
+
+/** Things that may happen once per member (e.g. setting the birthday), each committed by a unique _id insert. */
+const onceSchema = new Schema<{ _id: string; at: Date }>({ _id: String, at: Date }, { versionKey: false, collection: 'member_once' });
+
+/** The members repository: plain objects in and out, never live mongoose documents. */
+export function membersRepository(db: Connection) {
+  const Members = db.model<MemberDoc>('Member', memberSchema);
+  const Once = db.model('MemberOnce', onceSchema);
+  return {
+    async ensureIndexes() {
+      await ensureCollection(Members);
+      await ensureCollection(Once);
+    },
+    /** Inserts; rejects with a duplicate-key error when the memberId exists. */
+    async insert(doc: MemberDoc): Promise<void> {
+      await Members.collection.insertOne(doc as never);
+    },
+    async find(memberId: string): Promise<MemberDoc | null> {
+      return Members.findById(memberId).lean<MemberDoc>().exec();
+    },
+    async update(memberId: string, set: Partial<MemberDoc>): Promise<MemberDoc | null> {
+      return Members.findByIdAndUpdate(memberId, { $set: set }, { returnDocument: 'after' }).lean<MemberDoc>().exec();
+    },
+    /** True the first time `what` is claimed for this member, false after. */
+    async claimOnce(memberId: string, what: string, at: Date): Promise<boolean> {
+      try {
+        await Once.collection.insertOne({ _id: `${memberId}:${what}`, at } as never);
+        return true;
+      } catch (err) {
+        if (isDuplicateKey(err)) return false;
+        throw err;
+      }
+    },
+  };
+}
+export type MembersRepository = ReturnType<typeof membersRepository>;
+
+
+export const toMemberView = (d: MemberDoc): MemberView => ({
+  memberId: d._id,
+  displayName: d.displayName,
+  birthday: d.birthday,
+  timezone: d.timezone,
+  status: d.status,
+  referredByCode: d.referredByCode,
+  createdAt: d.createdAt.toISOString(),
+  updatedAt: d.updatedAt.toISOString(),
+});

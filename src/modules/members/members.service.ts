@@ -1,0 +1,99 @@
+import type { Clock } from '../../platform/clock.js';
+import { isDuplicateKey } from '../../platform/db/connection.js';
+import { AppError, conflict, forbidden, notFound } from '../../platform/errors.js';
+import type { Caller } from '../../platform/http/route.js';
+import { toMemberView, type MemberDoc, type MembersRepository } from './members.model.js';
+import type { CreateMemberInput, MemberView, UpdateMemberInput } from './members.schemas.js';
+
+/** What a role may change on a member (PRODUCT.md §3): members their own profile, ops the status too. */
+const changeable: Record<Caller['role'], ReadonlySet<keyof UpdateMemberInput>> = {
+  member: new Set(['displayName', 'timezone', 'birthday']),
+  service: new Set(['displayName', 'timezone', 'birthday']),
+  ops: new Set(['displayName', 'timezone', 'birthday', 'status']),
+};
+
+export type SummaryProvider = (member: MemberView) => Promise<Record<string, unknown>>;
+
+export function membersService(deps: { repo: MembersRepository; clock: Clock; defaultTimezone: string }) {
+  const { repo, clock } = deps;
+  const summaryProviders: SummaryProvider[] = [];
+
+  async function load(memberId: string): Promise<MemberDoc> {
+    const doc = await repo.find(memberId);
+    if (!doc) throw notFound('member');
+    return doc;
+  }
+
+  return {
+    /**
+     * Registers a member. Errors: 409 MEMBER_EXISTS.
+     */
+    async registerMember(input: CreateMemberInput): Promise<MemberView> {
+      const now = clock.now();
+      const doc: MemberDoc = {
+        _id: input.memberId,
+        displayName: input.displayName ?? null,
+        birthday: input.birthday ?? null,
+        timezone: input.timezone ?? deps.defaultTimezone,
+        status: 'active',
+        referredByCode: input.referralCode?.toUpperCase() ?? null,
+        device: input.device ?? null,
+        createdAt: now,
+        updatedAt: now,
+      };
+      try {
+        await repo.insert(doc);
+      } catch (err) {
+        if (isDuplicateKey(err)) throw conflict('MEMBER_EXISTS', `member ${input.memberId} already exists`);
+        throw err;
+      }
+      if (doc.birthday) await repo.claimOnce(doc._id, 'birthday', now);
+      return toMemberView(doc);
+    },
+
+    /** Errors: 404 NOT_FOUND. */
+    async getMember(memberId: string): Promise<MemberView> {
+      return toMemberView(await load(memberId));
+    },
+
+    /** The profile plus each module's part of the summary. Errors: 404 NOT_FOUND. */
+    async getMemberWithSummary(memberId: string): Promise<{ member: MemberView; summary: Record<string, unknown> }> {
+      const member = toMemberView(await load(memberId));
+      const parts = await Promise.all(summaryProviders.map((p) => p(member)));
+      return { member, summary: Object.assign({}, ...parts) as Record<string, unknown> };
+    },
+
+    /**
+     * Changes a member's profile or status within what the caller's role may change; the birthday can be set once.
+     * Errors: 403 FORBIDDEN (a field the role may not change), 404 NOT_FOUND, 409 BIRTHDAY_ALREADY_SET.
+     */
+    async updateMember(caller: Caller, memberId: string, patch: UpdateMemberInput): Promise<MemberView> {
+      const refused = (Object.keys(patch) as Array<keyof UpdateMemberInput>).filter((k) => !changeable[caller.role].has(k));
+      if (refused.length > 0) throw forbidden(`role ${caller.role} may not change ${refused.join(', ')}`);
+      const current = await load(memberId);
+      const now = clock.now();
+      if (patch.birthday !== undefined && patch.birthday !== current.birthday && caller.role !== 'ops') {
+        // Birthdays pay rewards, so members set theirs once; the claim is a unique insert, so two racing patches cannot both win.
+        if (current.birthday !== null || !(await repo.claimOnce(memberId, 'birthday', now))) {
+          throw conflict('BIRTHDAY_ALREADY_SET', 'the birthday can be set only once; ask support to correct it');
+        }
+      }
+      const updated = await repo.update(memberId, { ...patch, updatedAt: now });
+      if (!updated) throw notFound('member');
+      return toMemberView(updated);
+    },
+
+    /** Lets another module add its part of the member summary (PRODUCT.md §3). */
+    addSummaryProvider(provider: SummaryProvider): void {
+      summaryProviders.push(provider);
+    },
+
+    /** For modules that must refuse work for frozen members. Errors: 404 NOT_FOUND, 409 MEMBER_FROZEN. */
+    async assertActive(memberId: string): Promise<MemberView> {
+      const member = toMemberView(await load(memberId));
+      if (member.status === 'frozen') throw new AppError(409, 'MEMBER_FROZEN', 'the member is frozen and can neither earn nor spend');
+      return member;
+    },
+  };
+}
+export type MembersService = ReturnType<typeof membersService>;

@@ -1,0 +1,55 @@
+import type { z, ZodObject, ZodType } from 'zod';
+
+export type Role = 'member' | 'service' | 'ops';
+export const ROLES = ['member', 'service', 'ops'] as const satisfies readonly Role[];
+
+/** Who is calling, from a verified token. For members `sub` is their memberId; for others it names the actor. */
+export type Caller = { role: Role; sub: string };
+
+type Out<T> = T extends ZodType ? z.output<T> : undefined;
+
+export type RouteInput<P, Q, B> = {
+  params: Out<P>;
+  query: Out<Q>;
+  body: Out<B>;
+  /** Undefined only on public routes. */
+  caller: Caller;
+  requestId: string;
+};
+
+export type RouteResult = { status: number; body?: unknown; headers?: Record<string, string> };
+
+export type RouteDef<P, Q, B> = {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  /** Koa-style path, e.g. `/v1/members/:memberId`. */
+  path: string;
+  summary: string;
+  description?: string;
+  tag: string;
+  /** Roles allowed to call, or 'public'. */
+  auth: readonly Role[] | 'public';
+  request?: { params?: P; query?: Q; body?: B };
+  responses: Record<number, { description: string; schema?: ZodType; contentType?: string }>;
+  /** The errors the use case can answer with, listed in the OpenAPI document. */
+  errors?: readonly number[];
+  /** Mutations that move points or stock take an Idempotency-Key (PRODUCT.md §2). */
+  idempotent?: boolean;
+  handler: (input: RouteInput<P, Q, B>) => Promise<RouteResult> | RouteResult;
+};
+
+// The erased form routes are collected in; handlers are typed where they are defined.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Route = RouteDef<any, any, any>;
+
+/**
+ * Declares a route once: its schemas validate the request, type the handler and describe it in OpenAPI.
+ *
+ *     defineRoute({ method: 'get', path: '/v1/me', auth: ['member'], ..., handler: ({ caller }) => ... })
+ */
+export function defineRoute<
+  P extends ZodObject | undefined = undefined,
+  Q extends ZodObject | undefined = undefined,
+  B extends ZodType | undefined = undefined,
+>(route: RouteDef<P, Q, B>): Route {
+  return route;
+}

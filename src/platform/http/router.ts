@@ -1,0 +1,87 @@
+import Router from '@koa/router';
+import parseBody from 'co-body';
+import type { Context } from 'koa';
+import type { ZodType } from 'zod';
+import type { Config } from '../../config.js';
+import { AppError, validationFailed } from '../errors.js';
+import type { Metrics } from '../metrics.js';
+import { authenticate, requireRole } from './auth.js';
+import type { Caller, Route, RouteResult } from './route.js';
+
+/** Wraps a use-case call so routes can add behaviour around it (idempotency is one). */
+export type RouteWrapper = (route: Route, ctx: Context, caller: Caller, body: unknown, run: () => Promise<RouteResult>) => Promise<RouteResult>;
+
+function parse<T>(schema: ZodType<T> | undefined, value: unknown, where: string): T {
+  if (!schema) return undefined as T;
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw validationFailed(
+    result.error.issues.map((i) => ({ path: [where, ...i.path.map(String)].join('.'), message: i.message })),
+    `${where} is not valid`,
+  );
+}
+
+async function readJsonBody(ctx: Context, limit: number): Promise<unknown> {
+  const length = ctx.get('Content-Length');
+  const hasBody = (length !== '' && length !== '0') || ctx.get('Transfer-Encoding') !== '';
+  if (!hasBody) return undefined;
+  if (!ctx.is('application/json', '+json')) {
+    throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
+  }
+  try {
+    return await parseBody.json(ctx, { limit, strict: true });
+  } catch (err) {
+    throw bodyError(err as { status?: number; type?: string });
+  }
+}
+
+/** Maps co-body / raw-body failures to our codes; anything unknown stays a 400 rather than a 500. */
+function bodyError(err: { status?: number; type?: string }): AppError {
+  switch (err.type) {
+    case 'entity.too.large':
+      return new AppError(413, 'PAYLOAD_TOO_LARGE', `the request body is over the limit`);
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'unsupported content encoding or charset');
+    case 'request.size.invalid':
+      return new AppError(400, 'MALFORMED_REQUEST', 'the body length does not match Content-Length');
+    case 'request.aborted':
+      return new AppError(400, 'REQUEST_ABORTED', 'the request was aborted');
+    default:
+      return new AppError(400, 'MALFORMED_JSON', 'the request body is not valid JSON');
+  }
+}
+
+/**
+ * Turns route definitions into Koa routes: authenticate → check the role → parse params, query and body with
+ * their zod schemas (bad input is a 400 before any use case or query runs) → call the handler → write the answer.
+ */
+export function buildRouter(routes: Route[], opts: { config: Config; metrics: Metrics; wrap?: RouteWrapper }): Router {
+  const router = new Router();
+  for (const route of routes) {
+    router[route.method](route.path, async (ctx) => {
+      ctx.state.routePath = route.path;
+      const stop = opts.metrics.httpDuration.startTimer({ method: route.method.toUpperCase(), route: route.path });
+      try {
+        let caller: Caller = { role: 'service', sub: 'anonymous' };
+        if (route.auth !== 'public') {
+          caller = authenticate(ctx.get('Authorization') || undefined, opts.config.jwt);
+          requireRole(caller, route.auth);
+        }
+        const params = parse(route.request?.params, ctx.params, 'params');
+        const query = parse(route.request?.query, { ...ctx.query }, 'query');
+        const raw = route.request?.body ? await readJsonBody(ctx, opts.config.bodyLimitBytes) : undefined;
+        const body = parse(route.request?.body, raw, 'body');
+        const run = async () => route.handler({ params, query, body, caller, requestId: ctx.state.requestId as string });
+        const result = opts.wrap ? await opts.wrap(route, ctx, caller, raw, run) : await run();
+        ctx.status = result.status;
+        for (const [k, v] of Object.entries(result.headers ?? {})) ctx.set(k, v);
+        if (result.body !== undefined) ctx.body = result.body;
+      } finally {
+        stop();
+        opts.metrics.httpRequests.inc({ method: route.method.toUpperCase(), route: route.path, status: String(ctx.status) });
+      }
+    });
+  }
+  return router;
+}

@@ -1,0 +1,104 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
+import { createApp } from './app.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { systemClock, type Clock } from './platform/clock.js';
+import { connectDatabase } from './platform/db/connection.js';
+import { provisionDatabase, redact } from './platform/db/provision.js';
+import { createLogger, type Logger } from './platform/logger.js';
+
+export type RunningServer = {
+  url: string;
+  engine: string;
+  /** Stops accepting, lets in-flight requests finish (up to SHUTDOWN_TIMEOUT_MS), closes the database and the engine. */
+  close(): Promise<void>;
+};
+
+/**
+ * Finds or starts the database, builds the app and listens.
+ *
+ *     const server = await startServer(loadConfig()); ...; await server.close();
+ */
+export async function startServer(config: Config, opts: { logger?: Logger; clock?: Clock } = {}): Promise<RunningServer> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const engine = await provisionDatabase({ db: config.db, toolsDir: config.toolsDir, log: (msg) => logger.info(msg) });
+  logger.info({ engine: engine.engine, description: engine.description, attempts: engine.attempts }, `database engine: ${engine.description}`);
+
+  let db;
+  try {
+    db = await connectDatabase(engine.uri, config.db.name, config.db.timeoutMs);
+  } catch (err) {
+    await engine.stop();
+    throw new Error(`cannot connect to ${redact(engine.uri)}: ${(err as Error).message}`);
+  }
+  const { app, ready } = createApp({ config, db, clock: opts.clock ?? systemClock, logger, engine: { name: engine.engine, description: engine.description } });
+  await ready;
+
+  const server = http.createServer(app.callback());
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  logger.info({ url }, `listening on ${url}`);
+  if (config.jwt.generated) {
+    logger.warn(
+      `JWT_SECRET is not set: generated one for this run. Mint tokens with: JWT_SECRET=${config.jwt.key} npm run token -- --role ops`,
+    );
+  }
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      logger.info('shutting down: draining in-flight requests');
+      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
+      await drained;
+      clearTimeout(timer);
+      await db.close();
+      await engine.stop();
+      logger.info('shutdown complete');
+    })());
+  return { url, engine: engine.engine, close };
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  let server: RunningServer;
+  try {
+    server = await startServer(config, { logger });
+  } catch (err) {
+    logger.fatal({ err }, (err as Error).message);
+    process.exit(1);
+  }
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      logger.info({ signal }, 'signal received');
+      server.close().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  void main();
+}

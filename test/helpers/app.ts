@@ -1,0 +1,104 @@
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import jwt from 'jsonwebtoken';
+import type { Connection } from 'mongoose';
+import { inject } from 'vitest';
+import { createApp, type App } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { ManualClock, type Clock } from '../../src/platform/clock.js';
+import { connectDatabase } from '../../src/platform/db/connection.js';
+import { createLogger } from '../../src/platform/logger.js';
+
+export const TEST_SECRET = 'test-secret-0123456789-abcdefghijklmnop';
+
+/** A configuration as the tests run it; `env` overrides variables. */
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'silent', DB_TIMEOUT_MS: '1500', ...env });
+}
+
+/** A fresh database name, so test files (and tests) never see each other's data. */
+export const freshDbName = (prefix = 't') => `${prefix}_${randomBytes(6).toString('hex')}`;
+
+/** Signs a token as a caller would send it; `payload`/`options` let attack tests bend it. */
+export function tokenFor(
+  role: 'member' | 'service' | 'ops',
+  sub?: string,
+  opts: { secret?: string; payload?: Record<string, unknown>; sign?: jwt.SignOptions } = {},
+): string {
+  return jwt.sign({ role, ...(sub ? { sub } : {}), ...opts.payload }, opts.secret ?? TEST_SECRET, {
+    algorithm: 'HS256',
+    expiresIn: '1h',
+    ...opts.sign,
+  });
+}
+
+export type ApiResponse = { status: number; body: any; headers: Headers; text: string };
+
+export type TestApp = {
+  url: string;
+  db: Connection;
+  dbName: string;
+  clock: ManualClock;
+  built: App;
+  config: Config;
+  /** Sends a request; `body` objects are sent as JSON, strings as they are. */
+  request(
+    method: string,
+    path: string,
+    opts?: { token?: string; body?: unknown; headers?: Record<string, string> },
+  ): Promise<ApiResponse>;
+  close(opts?: { keepDatabase?: boolean }): Promise<void>;
+};
+
+/**
+ * Starts the real app in-process on port 0 against the engine the run provisioned, with its own database
+ * (or a given one, to run several app instances over one database) and a manual clock.
+ */
+export async function startTestApp(opts: { env?: Record<string, string>; dbName?: string; clock?: Clock; uri?: string } = {}): Promise<TestApp> {
+  const config = testConfig(opts.env);
+  const clock = (opts.clock as ManualClock | undefined) ?? new ManualClock('2026-03-01T08:00:00Z');
+  const dbName = opts.dbName ?? freshDbName();
+  const uri = opts.uri ?? inject('mongoUri');
+  const db = await connectDatabase(uri, dbName, config.db.timeoutMs);
+  const built = createApp({ config, db, clock, logger: createLogger('silent'), engine: { name: inject('engine'), description: 'test engine' } });
+  await built.ready;
+  const server = http.createServer(built.app.callback());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    url,
+    db,
+    dbName,
+    clock: clock as ManualClock,
+    built,
+    config,
+    async request(method, path, { token, body, headers = {} } = {}) {
+      const h: Record<string, string> = { ...headers };
+      if (token) h.authorization = `Bearer ${token}`;
+      let payload: string | undefined;
+      if (body !== undefined) {
+        payload = typeof body === 'string' ? body : JSON.stringify(body);
+        h['content-type'] ??= 'application/json';
+      }
+      const res = await fetch(url + path, { method, headers: h, body: payload });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        /* not JSON: keep the text */
+      }
+      return { status: res.status, body: parsed, headers: res.headers, text };
+    },
+    async close({ keepDatabase = false } = {}) {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      if (!keepDatabase) await db.dropDatabase().catch(() => {});
+      await db.close();
+    },
+  };
+}
