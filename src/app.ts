@@ -41,17 +41,15 @@ export function createApp(deps: AppDeps) {
   const router = buildRouter(routes, { config, metrics });
   app.use(requestContext(logger));
   app.use(errorHandler(logger));
-  app.use(router.routes());
-  app.use(
-    router.allowedMethods({
-      throw: true,
-      methodNotAllowed: () => new AppError(405, 'METHOD_NOT_ALLOWED', 'this route does not take that method'),
-      notImplemented: () => new AppError(501, 'NOT_IMPLEMENTED', 'method not implemented'),
-    }),
-  );
-  app.use(() => {
-    throw new AppError(404, 'NOT_FOUND', 'route not found');
+  app.use(async (ctx, next) => {
+    await next();
+    // allowedMethods answers 405 (with Allow) and 501 bare; nothing answering at all is an unknown route.
+    if (ctx.status === 405) throw new AppError(405, 'METHOD_NOT_ALLOWED', 'this route does not take that method');
+    if (ctx.status === 501) throw new AppError(501, 'NOT_IMPLEMENTED', 'method not implemented');
+    if (ctx.status === 404 && ctx.body == null) throw new AppError(404, 'NOT_FOUND', 'route not found');
   });
+  app.use(router.routes());
+  app.use(router.allowedMethods());
 
   const ready = Promise.all([members.init()]).then(() => undefined);
   return { app, ready, metrics, services: { members: members.service }, openapi };

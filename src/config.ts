@@ -44,6 +44,9 @@ const envSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
 });
 
+/** The variables the token key depends on, parsed on their own so key problems are reported with any others. */
+const keyEnvSchema = envSchema.pick({ NODE_ENV: true, JWT_ALGORITHM: true, JWT_SECRET: true, JWT_PUBLIC_KEY: true });
+
 export type JwtConfig = {
   algorithm: 'HS256' | 'RS256' | 'ES256';
   /** HS256 secret or the PEM public key for RS256/ES256. */
@@ -91,33 +94,13 @@ export class ConfigError extends Error {
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
-  }
+  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  // The key is checked even when other variables are bad, so one message names every problem.
+  const keyEnv = keyEnvSchema.safeParse(env);
+  const jwtKey = keyEnv.success ? resolveJwtKey(keyEnv.data, problems) : undefined;
+  if (!parsed.success || problems.length > 0 || jwtKey === undefined) throw new ConfigError(problems);
   const e = parsed.data;
-  const problems: string[] = [];
-  let key: string | undefined;
-  let generated = false;
-  if (e.JWT_ALGORITHM === 'HS256') {
-    if (e.JWT_PUBLIC_KEY) problems.push('JWT_PUBLIC_KEY: not used with JWT_ALGORITHM=HS256 (set JWT_SECRET)');
-    if (e.JWT_SECRET !== undefined) {
-      if (Buffer.byteLength(e.JWT_SECRET) < 32) problems.push('JWT_SECRET: must be at least 32 bytes for HS256');
-      key = e.JWT_SECRET;
-    } else if (e.NODE_ENV === 'production') {
-      problems.push('JWT_SECRET: required in production with JWT_ALGORITHM=HS256');
-    } else {
-      key = randomBytes(32).toString('base64url');
-      generated = true;
-    }
-  } else {
-    if (e.JWT_SECRET) problems.push(`JWT_SECRET: not used with JWT_ALGORITHM=${e.JWT_ALGORITHM} (set JWT_PUBLIC_KEY)`);
-    if (!e.JWT_PUBLIC_KEY || !e.JWT_PUBLIC_KEY.includes('-----BEGIN')) {
-      problems.push(`JWT_PUBLIC_KEY: a PEM public key is required with JWT_ALGORITHM=${e.JWT_ALGORITHM}`);
-    } else {
-      key = e.JWT_PUBLIC_KEY.replace(/\\n/g, '\n');
-    }
-  }
-  if (problems.length > 0 || key === undefined) throw new ConfigError(problems);
+  const { key, generated } = jwtKey;
 
   return deepFreeze({
     env: e.NODE_ENV,
@@ -140,6 +123,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxPointsAmount: e.MAX_POINTS_AMOUNT,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   });
+}
+
+/** The token verification key for the pinned algorithm; what is wrong with it goes onto `problems`. */
+function resolveJwtKey(e: z.output<typeof keyEnvSchema>, problems: string[]): { key: string; generated: boolean } | undefined {
+  if (e.JWT_ALGORITHM === 'HS256') {
+    if (e.JWT_PUBLIC_KEY) problems.push('JWT_PUBLIC_KEY: not used with JWT_ALGORITHM=HS256 (set JWT_SECRET)');
+    if (e.JWT_SECRET !== undefined) {
+      if (Buffer.byteLength(e.JWT_SECRET) < 32) problems.push('JWT_SECRET: must be at least 32 bytes for HS256');
+      return { key: e.JWT_SECRET, generated: false };
+    }
+    if (e.NODE_ENV === 'production') {
+      problems.push('JWT_SECRET: required in production with JWT_ALGORITHM=HS256');
+      return undefined;
+    }
+    return { key: randomBytes(32).toString('base64url'), generated: true };
+  }
+  if (e.JWT_SECRET) problems.push(`JWT_SECRET: not used with JWT_ALGORITHM=${e.JWT_ALGORITHM} (set JWT_PUBLIC_KEY)`);
+  if (!e.JWT_PUBLIC_KEY || !e.JWT_PUBLIC_KEY.includes('-----BEGIN')) {
+    problems.push(`JWT_PUBLIC_KEY: a PEM public key is required with JWT_ALGORITHM=${e.JWT_ALGORITHM}`);
+    return undefined;
+  }
+  return { key: e.JWT_PUBLIC_KEY.replace(/\\n/g, '\n'), generated: false };
 }
 
 function deepFreeze<T>(value: T): T {

@@ -35,7 +35,15 @@ export async function startServer(config: Config, opts: { logger?: Logger; clock
   const { app, ready } = createApp({ config, db, clock: opts.clock ?? systemClock, logger, engine: { name: engine.engine, description: engine.description } });
   await ready;
 
-  const server = http.createServer(app.callback());
+  const handle = app.callback();
+  const inFlight = new Set<http.ServerResponse>();
+  let draining = false;
+  const server = http.createServer((req, res) => {
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
+    if (draining) res.setHeader('Connection', 'close');
+    void handle(req, res);
+  });
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -54,6 +62,10 @@ export async function startServer(config: Config, opts: { logger?: Logger; clock
   const close = () =>
     (closing ??= (async () => {
       logger.info('shutting down: draining in-flight requests');
+      // Answers still to come ask their clients to close the connection, so a kept-alive connection ends with its
+      // last request instead of holding the shutdown up until the keep-alive timeout (or carrying new requests).
+      draining = true;
+      for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
       const drained = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);

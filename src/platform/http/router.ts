@@ -31,18 +31,21 @@ async function readJsonBody(ctx: Context, limit: number): Promise<unknown> {
   try {
     return await parseBody.json(ctx, { limit, strict: true });
   } catch (err) {
+    // The body reader stops at the first problem and leaves the rest unread; discard it as Node does for bodies
+    // nobody reads, or a kept-alive connection stalls behind it and the client's next request on it is reset.
+    ctx.req.unpipe();
+    ctx.req.resume();
     throw bodyError(err as { status?: number; type?: string });
   }
 }
 
-/** Maps co-body / raw-body failures to our codes; anything unknown stays a 400 rather than a 500. */
+/** Maps co-body / raw-body / inflation failures to our codes; anything unknown stays a 400 rather than a 500. */
 function bodyError(err: { status?: number; type?: string }): AppError {
+  // An unknown Content-Encoding (inflation) or charset (raw-body) is a 415; inflation's error has no type.
+  if (err.status === 415) return new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'unsupported content encoding or charset');
   switch (err.type) {
     case 'entity.too.large':
       return new AppError(413, 'PAYLOAD_TOO_LARGE', `the request body is over the limit`);
-    case 'encoding.unsupported':
-    case 'charset.unsupported':
-      return new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'unsupported content encoding or charset');
     case 'request.size.invalid':
       return new AppError(400, 'MALFORMED_REQUEST', 'the body length does not match Content-Length');
     case 'request.aborted':
