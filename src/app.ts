@@ -1,9 +1,13 @@
 import Koa from 'koa';
 import type { Connection } from 'mongoose';
 import type { Config } from './config.js';
+import { createAuditModule } from './modules/audit/index.js';
+import { createLedgerModule } from './modules/ledger/index.js';
 import { createMembersModule } from './modules/members/index.js';
 import type { Clock } from './platform/clock.js';
 import { AppError } from './platform/errors.js';
+import type { Faults } from './platform/faults.js';
+import { idempotencyWrapper } from './platform/http/idempotency.js';
 import { errorHandler } from './platform/http/error-handler.js';
 import { requestContext } from './platform/http/request-context.js';
 import type { Route } from './platform/http/route.js';
@@ -19,6 +23,8 @@ export type AppDeps = {
   clock: Clock;
   logger: Logger;
   engine: { name: string; description: string };
+  /** Crash injection points for tests; production passes none. */
+  faults?: Faults;
 };
 
 /**
@@ -29,16 +35,19 @@ export type AppDeps = {
 export function createApp(deps: AppDeps) {
   const { config, db, clock, logger } = deps;
   const metrics = createMetrics();
-  const members = createMembersModule({ db, clock, defaultTimezone: config.defaultTimezone });
+  const audit = createAuditModule({ db, clock });
+  const members = createMembersModule({ db, clock, defaultTimezone: config.defaultTimezone, audit: audit.record });
+  const ledger = createLedgerModule({ db, clock, config, logger, metrics, members: members.service, audit: audit.record, ...(deps.faults ? { faults: deps.faults } : {}) });
+  const idempotency = idempotencyWrapper(db, clock, deps.faults);
 
-  const businessRoutes: Route[] = [...members.routes];
+  const businessRoutes: Route[] = [...members.routes, ...ledger.routes, ...audit.routes];
   let document: object | undefined;
   const openapi = (): object => (document ??= buildOpenApiDocument(routes));
   const routes: Route[] = [...systemRoutes({ db, engine: deps.engine, metrics, timeoutMs: config.db.timeoutMs, openapi }), ...businessRoutes];
 
   const app = new Koa({ proxy: false });
   app.silent = true; // errors are answered and logged by errorHandler
-  const router = buildRouter(routes, { config, metrics });
+  const router = buildRouter(routes, { config, metrics, wrap: idempotency.wrap });
   app.use(requestContext(logger));
   app.use(errorHandler(logger));
   app.use(async (ctx, next) => {
@@ -51,7 +60,17 @@ export function createApp(deps: AppDeps) {
   app.use(router.routes());
   app.use(router.allowedMethods());
 
-  const ready = Promise.all([members.init()]).then(() => undefined);
-  return { app, ready, metrics, services: { members: members.service }, openapi };
+  const ready = Promise.all([members.init(), ledger.init(), audit.init(), idempotency.init()]).then(() => undefined);
+  return {
+    app,
+    ready,
+    metrics,
+    services: { members: members.service, ledger: ledger.service },
+    openapi,
+    /** Starts the background jobs (ledger sweeps); returns the function that stops them. */
+    startJobs: () => ledger.startSweeps(),
+    /** Writes pending cache documents; called on shutdown and by tests before checking the store. */
+    flush: () => ledger.service.flush(),
+  };
 }
 export type App = ReturnType<typeof createApp>;

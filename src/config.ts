@@ -42,6 +42,13 @@ const envSchema = z.object({
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
   MAX_POINTS_AMOUNT: z.coerce.number().int().min(1).max(1_000_000_000_000).default(100_000_000),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+  POINTS_EXPIRY: z
+    .string()
+    .regex(/^(never|end-of-year-after-next|rolling:[1-9]\d{0,3}(:(day|month|quarter|year)-end)?)$/, 'never, end-of-year-after-next or rolling:<days>[:day-end|month-end|quarter-end|year-end]')
+    .default('rolling:365:month-end'),
+  PROGRAM_TIMEZONE: z.string().refine(isTimeZone, 'not an IANA time zone').optional(),
+  HOLD_TTL_SECONDS: z.coerce.number().int().min(1).max(7 * 86_400).default(900),
+  LEDGER_SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
 });
 
 /** The variables the token key depends on, parsed on their own so key problems are reported with any others. */
@@ -77,6 +84,15 @@ export type Config = Readonly<{
   bodyLimitBytes: number;
   maxPointsAmount: number;
   shutdownTimeoutMs: number;
+  ledger: Readonly<{
+    /** How earned points expire (docs/LEDGER.md). */
+    expiry: string;
+    /** The program's own calendar (expiry period ends); DEFAULT_TIMEZONE unless PROGRAM_TIMEZONE is set. */
+    programTimezone: string;
+    holdTtlSeconds: number;
+    /** How often the in-process sweep expires lots and times out holds; 0 turns it off. */
+    sweepIntervalMs: number;
+  }>;
 }>;
 
 /** Thrown when the environment does not describe a valid configuration; the message names every bad variable. */
@@ -122,6 +138,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     maxPointsAmount: e.MAX_POINTS_AMOUNT,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    ledger: {
+      expiry: e.POINTS_EXPIRY,
+      programTimezone: e.PROGRAM_TIMEZONE ?? e.DEFAULT_TIMEZONE,
+      holdTtlSeconds: e.HOLD_TTL_SECONDS,
+      sweepIntervalMs: e.LEDGER_SWEEP_INTERVAL_MS,
+    },
   });
 }
 

@@ -32,8 +32,9 @@ export async function startServer(config: Config, opts: { logger?: Logger; clock
     await engine.stop();
     throw new Error(`cannot connect to ${redact(engine.uri)}: ${(err as Error).message}`);
   }
-  const { app, ready } = createApp({ config, db, clock: opts.clock ?? systemClock, logger, engine: { name: engine.engine, description: engine.description } });
+  const { app, ready, startJobs, flush } = createApp({ config, db, clock: opts.clock ?? systemClock, logger, engine: { name: engine.engine, description: engine.description } });
   await ready;
+  const stopJobs = startJobs();
 
   const handle = app.callback();
   const inFlight = new Set<http.ServerResponse>();
@@ -71,6 +72,8 @@ export async function startServer(config: Config, opts: { logger?: Logger; clock
       const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
       await drained;
       clearTimeout(timer);
+      stopJobs();
+      await flush().catch((err: unknown) => logger.warn({ err }, 'could not write the account caches; they rebuild from entries'));
       await db.close();
       await engine.stop();
       logger.info('shutdown complete');

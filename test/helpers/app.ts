@@ -7,6 +7,7 @@ import { inject } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { ManualClock, type Clock } from '../../src/platform/clock.js';
+import type { Faults } from '../../src/platform/faults.js';
 import { connectDatabase } from '../../src/platform/db/connection.js';
 import { createLogger } from '../../src/platform/logger.js';
 
@@ -55,13 +56,22 @@ export type TestApp = {
  * Starts the real app in-process on port 0 against the engine the run provisioned, with its own database
  * (or a given one, to run several app instances over one database) and a manual clock.
  */
-export async function startTestApp(opts: { env?: Record<string, string>; dbName?: string; clock?: Clock; uri?: string } = {}): Promise<TestApp> {
+export async function startTestApp(
+  opts: { env?: Record<string, string>; dbName?: string; clock?: Clock; uri?: string; faults?: Faults } = {},
+): Promise<TestApp> {
   const config = testConfig(opts.env);
   const clock = (opts.clock as ManualClock | undefined) ?? new ManualClock('2026-03-01T08:00:00Z');
   const dbName = opts.dbName ?? freshDbName();
   const uri = opts.uri ?? inject('mongoUri');
   const db = await connectDatabase(uri, dbName, config.db.timeoutMs);
-  const built = createApp({ config, db, clock, logger: createLogger('silent'), engine: { name: inject('engine'), description: 'test engine' } });
+  const built = createApp({
+    config,
+    db,
+    clock,
+    logger: createLogger('silent'),
+    engine: { name: inject('engine'), description: 'test engine' },
+    ...(opts.faults ? { faults: opts.faults } : {}),
+  });
   await built.ready;
   const server = http.createServer(built.app.callback());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -97,6 +107,7 @@ export async function startTestApp(opts: { env?: Record<string, string>; dbName?
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await built.flush();
       if (!keepDatabase) await db.dropDatabase().catch(() => {});
       await db.close();
     },

@@ -1,6 +1,7 @@
 import type { Connection } from 'mongoose';
 import type { Clock } from '../../platform/clock.js';
 import type { Route } from '../../platform/http/route.js';
+import type { RecordAudit } from '../audit/index.js';
 import { membersRepository } from './members.model.js';
 import { membersRoutes } from './members.routes.js';
 import { membersService, type MembersService } from './members.service.js';
@@ -10,12 +11,12 @@ export type { MemberView } from './members.schemas.js';
 export { memberIdSchema, timezoneSchema } from './members.schemas.js';
 
 /** Members (PRODUCT.md §3): registration, profile, status. */
-export function createMembersModule(deps: { db: Connection; clock: Clock; defaultTimezone: string }): {
+export function createMembersModule(deps: { db: Connection; clock: Clock; defaultTimezone: string; audit: RecordAudit }): {
   service: MembersService;
   routes: Route[];
   init: () => Promise<void>;
 } {
   const repo = membersRepository(deps.db);
-  const service = membersService({ repo, clock: deps.clock, defaultTimezone: deps.defaultTimezone });
+  const service = membersService({ repo, clock: deps.clock, defaultTimezone: deps.defaultTimezone, audit: deps.audit });
   return { service, routes: membersRoutes(service), init: () => repo.ensureIndexes() };
 }

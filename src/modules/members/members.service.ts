@@ -2,6 +2,7 @@ import type { Clock } from '../../platform/clock.js';
 import { isDuplicateKey } from '../../platform/db/connection.js';
 import { AppError, conflict, forbidden, notFound } from '../../platform/errors.js';
 import type { Caller } from '../../platform/http/route.js';
+import type { RecordAudit } from '../audit/index.js';
 import { toMemberView, type MemberDoc, type MembersRepository } from './members.model.js';
 import type { CreateMemberInput, MemberView, UpdateMemberInput } from './members.schemas.js';
 
@@ -14,7 +15,7 @@ const changeable: Record<Caller['role'], ReadonlySet<keyof UpdateMemberInput>> =
 
 export type SummaryProvider = (member: MemberView) => Promise<Record<string, unknown>>;
 
-export function membersService(deps: { repo: MembersRepository; clock: Clock; defaultTimezone: string }) {
+export function membersService(deps: { repo: MembersRepository; clock: Clock; defaultTimezone: string; audit: RecordAudit }) {
   const { repo, clock } = deps;
   const summaryProviders: SummaryProvider[] = [];
 
@@ -80,6 +81,10 @@ export function membersService(deps: { repo: MembersRepository; clock: Clock; de
       }
       const updated = await repo.update(memberId, { ...patch, updatedAt: now });
       if (!updated) throw notFound('member');
+      if (caller.role === 'ops') {
+        const before = Object.fromEntries(Object.keys(patch).map((k) => [k, current[k as keyof MemberDoc]]));
+        await deps.audit({ actor: caller, action: 'member.update', target: { type: 'member', id: memberId }, before, after: patch });
+      }
       return toMemberView(updated);
     },
 

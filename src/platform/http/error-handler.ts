@@ -20,14 +20,19 @@ export function errorHandler(logger: Logger): Middleware {
       const log = (ctx.state.log as Logger | undefined) ?? logger;
       if (err.status >= 500) log.error({ err: thrown, code: err.code }, 'request failed');
       ctx.status = err.status;
-      ctx.body = {
-        error: {
-          code: err.code,
-          message: err.expose ? err.message : 'internal error',
-          ...(err.expose && err.details ? { details: err.details } : {}),
-        },
-        requestId: ctx.state.requestId as string,
-      };
+      ctx.body = errorBody(err, ctx.state.requestId as string);
     }
+  };
+}
+
+/** The §2 error body; the one place it is shaped (the idempotency layer records it for replays). */
+export function errorBody(err: AppError, requestId: string) {
+  return {
+    error: {
+      code: err.code,
+      message: err.expose ? err.message : 'internal error',
+      ...(err.expose && err.details ? { details: err.details } : {}),
+    },
+    requestId,
   };
 }

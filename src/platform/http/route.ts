@@ -15,6 +15,8 @@ export type RouteInput<P, Q, B> = {
   /** Undefined only on public routes. */
   caller: Caller;
   requestId: string;
+  /** Set on routes marked `idempotent`: the caller-scoped key, the request fingerprint, and whether this is a retry. */
+  idempotency?: { scope: string; fingerprint: string; retry: boolean };
 };
 
 export type RouteResult = { status: number; body?: unknown; headers?: Record<string, string> };

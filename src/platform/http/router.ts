@@ -8,8 +8,17 @@ import type { Metrics } from '../metrics.js';
 import { authenticate, requireRole } from './auth.js';
 import type { Caller, Route, RouteResult } from './route.js';
 
+/** What the idempotency layer tells a handler: the caller-scoped key, the request's fingerprint, and whether an earlier attempt may have run. */
+export type IdempotencyInfo = { scope: string; fingerprint: string; retry: boolean };
+
 /** Wraps a use-case call so routes can add behaviour around it (idempotency is one). */
-export type RouteWrapper = (route: Route, ctx: Context, caller: Caller, body: unknown, run: () => Promise<RouteResult>) => Promise<RouteResult>;
+export type RouteWrapper = (
+  route: Route,
+  ctx: Context,
+  caller: Caller,
+  body: unknown,
+  run: (extra: { idempotency?: IdempotencyInfo }) => Promise<RouteResult>,
+) => Promise<RouteResult>;
 
 function parse<T>(schema: ZodType<T> | undefined, value: unknown, where: string): T {
   if (!schema) return undefined as T;
@@ -75,8 +84,9 @@ export function buildRouter(routes: Route[], opts: { config: Config; metrics: Me
         const query = parse(route.request?.query, { ...ctx.query }, 'query');
         const raw = route.request?.body ? await readJsonBody(ctx, opts.config.bodyLimitBytes) : undefined;
         const body = parse(route.request?.body, raw, 'body');
-        const run = async () => route.handler({ params, query, body, caller, requestId: ctx.state.requestId as string });
-        const result = opts.wrap ? await opts.wrap(route, ctx, caller, raw, run) : await run();
+        const run = async (extra: { idempotency?: IdempotencyInfo }) =>
+          route.handler({ params, query, body, caller, requestId: ctx.state.requestId as string, ...extra });
+        const result = opts.wrap ? await opts.wrap(route, ctx, caller, raw, run) : await run({});
         ctx.status = result.status;
         for (const [k, v] of Object.entries(result.headers ?? {})) ctx.set(k, v);
         if (result.body !== undefined) ctx.body = result.body;

@@ -1,0 +1,117 @@
+import type { Connection } from 'mongoose';
+import type { AccountDoc, EntryDoc } from './ledger.model.js';
+import { stateProblems, type Totals } from './ledger.state.js';
+
+export type CheckReport = {
+  accounts: number;
+  entries: number;
+  /** Broken invariants, each naming the account: any of these fails the check. */
+  violations: string[];
+  /** Account cache documents behind their entries (a cache; `ledger:repair` rebuilds them). */
+  staleCaches: string[];
+};
+
+/**
+ * Verifies the invariants of PRODUCT.md §4 over the whole store, account by account, from the entries alone:
+ * seq runs 1..n without gaps; each entry's state is internally consistent; available + held equals the running sum
+ * of amounts; lifetime totals equal the running sums by kind; a negative available only comes with a debt; op ids are
+ * unique; and the accounts cache is compared with the last entry.
+ */
+export async function checkLedger(db: Connection, name = 'points'): Promise<CheckReport> {
+  const entries = db.collection<EntryDoc>(`${name}_entries`);
+  const accounts = db.collection<AccountDoc>(`${name}_accounts`);
+  const report: CheckReport = { accounts: 0, entries: 0, violations: [], staleCaches: [] };
+  const opIds = new Set<string>();
+  let member: string | undefined;
+  let seq = 0;
+  let sum = 0;
+  let totals: Totals = { earned: 0, spent: 0, expired: 0, reversed: 0, adjusted: 0 };
+  let last: EntryDoc | undefined;
+  const heads = new Map<string, EntryDoc>();
+
+  const close = () => {
+    if (member && last) heads.set(member, last);
+  };
+  for await (const e of entries.find({}).sort({ _id: 1 })) {
+    report.entries++;
+    if (e.memberId !== member) {
+      close();
+      member = e.memberId;
+      report.accounts++;
+      seq = 0;
+      sum = 0;
+      totals = { earned: 0, spent: 0, expired: 0, reversed: 0, adjusted: 0 };
+    }
+    const where = `account ${e.memberId} seq ${e.seq}`;
+    if (e.seq !== seq + 1) report.violations.push(`${where}: expected seq ${seq + 1} (a gap or a duplicate)`);
+    seq = e.seq;
+    if (opIds.has(e.opId)) report.violations.push(`${where}: operation ${e.opId} landed twice`);
+    opIds.add(e.opId);
+    if (!Number.isSafeInteger(e.amount) || !Number.isSafeInteger(e.points)) report.violations.push(`${where}: a non-integer amount`);
+    sum += e.amount;
+    switch (e.kind) {
+      case 'earn':
+        totals.earned += e.points;
+        break;
+      case 'spend':
+      case 'capture':
+        totals.spent += e.points;
+        break;
+      case 'expire':
+        totals.expired += e.points;
+        break;
+      case 'reverse':
+        totals.reversed += e.points;
+        break;
+      case 'adjust':
+        totals.adjusted += e.amount;
+        break;
+    }
+    totals.expired += e.expired;
+    const s = e.state;
+    if (s.available + s.held !== sum) report.violations.push(`${where}: available + held = ${s.available + s.held}, entries sum to ${sum}`);
+    for (const p of stateProblems(s)) report.violations.push(`${where}: ${p}`);
+    if (s.available < 0 && s.debt === 0) report.violations.push(`${where}: available ${s.available} below zero without a debt`);
+    for (const k of Object.keys(totals) as Array<keyof Totals>) {
+      if (s.totals[k] !== totals[k]) report.violations.push(`${where}: lifetime ${k} ${s.totals[k]} ≠ ${totals[k]} from entries`);
+    }
+    last = e;
+  }
+  close();
+
+  for await (const a of accounts.find({})) {
+    const head = heads.get(a._id);
+    if (!head) {
+      if (a.seq > 0) report.violations.push(`account ${a._id}: cache at seq ${a.seq} but no entries`);
+      continue;
+    }
+    if (a.seq > head.seq) report.violations.push(`account ${a._id}: cache at seq ${a.seq} is ahead of its last entry ${head.seq}`);
+    else if (a.seq < head.seq || JSON.stringify(a.state) !== JSON.stringify(head.state)) report.staleCaches.push(a._id);
+  }
+  for (const id of heads.keys()) {
+    if (!(await accounts.findOne({ _id: id }, { projection: { _id: 1 } }))) report.staleCaches.push(id);
+  }
+  return report;
+}
+
+/** Rewrites every account cache document from the last entry of its account. */
+export async function repairLedger(db: Connection, name = 'points'): Promise<{ rebuilt: number }> {
+  const entries = db.collection<EntryDoc>(`${name}_entries`);
+  const accounts = db.collection<AccountDoc>(`${name}_accounts`);
+  const heads = new Map<string, EntryDoc>();
+  for await (const e of entries.find({}).sort({ _id: 1 })) heads.set(e.memberId, e);
+  for (const [memberId, e] of heads) {
+    await accounts.replaceOne(
+      { _id: memberId },
+      {
+        seq: e.seq,
+        state: e.state,
+        nextLotExpiry: e.state.lots.find((l) => l.expiresAt && l.remaining > l.held)?.expiresAt ?? null,
+        nextHoldExpiry: e.state.holds.reduce<Date | null>((min, h) => (!min || h.expiresAt < min ? h.expiresAt : min), null),
+        updatedAt: new Date(),
+      },
+      { upsert: true },
+    );
+  }
+  return { rebuilt: heads.size };
+}

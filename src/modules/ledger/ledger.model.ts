@@ -1,0 +1,192 @@
+import { Schema, type Connection } from 'mongoose';
+import type { Collection } from 'mongodb';
+import { ensureCollection } from '../../platform/db/connection.js';
+import type { Logger } from '../../platform/logger.js';
+import { emptyState, type AccountState, type Draft, type LotPart } from './ledger.state.js';
+
+/** An immutable ledger entry. Its `_id` is `<memberId>:<seq, 12 digits>`, so "one entry per seq" is the primary key. */
+export type EntryDoc = {
+  _id: string;
+  memberId: string;
+  seq: number;
+  /** The operation this entry commits; unique, so an operation lands at most once whatever the retries. */
+  opId: string;
+  /** Fingerprint of the request that asked for it; a different request with the same operation is refused. */
+  fingerprint: string | null;
+  kind: Draft['kind'];
+  amount: number;
+  points: number;
+  code: string;
+  ref: { type: string; id: string } | null;
+  lots: LotPart[];
+  holdId: string | null;
+  reverses: string | null;
+  expired: number;
+  expiresAt: Date | null;
+  actor: { role: string; sub: string };
+  createdAt: Date;
+  /** The account's state after this entry: the entry with the highest seq is the account's truth. */
+  state: AccountState;
+};
+
+/** The read cache of an account: the state of its latest entry known to this process when it was written. */
+export type AccountDoc = {
+  _id: string;
+  seq: number;
+  state: AccountState;
+  /** Soonest lot expiry / hold timeout, so sweeps find accounts with due work. */
+  nextLotExpiry: Date | null;
+  nextHoldExpiry: Date | null;
+  updatedAt: Date;
+};
+
+export type Head = { seq: number; state: AccountState };
+
+export const entryId = (memberId: string, seq: number) => `${memberId}:${String(seq).padStart(12, '0')}`;
+
+/** Splits an entry or hold id back into its member and seq; undefined when it is not one of ours. */
+export function parseEntryId(id: string): { memberId: string; seq: number } | undefined {
+  const m = /^(.+):(\d{12})$/.exec(id);
+  return m?.[1] && m[2] ? { memberId: m[1], seq: Number(m[2]) } : undefined;
+}
+
+/**
+ * The storage of one ledger (points, or growth in a later module): entries, the accounts cache and the head of each
+ * account. Everything on a request's path is an insert or a read by _id, the only operations every engine we run on
+ * (FerretDB v1 included) does quickly and atomically.
+ */
+export function ledgerStore(db: Connection, name: string, logger: Logger) {
+  const entriesModel = db.model(
+    `${name}Entry`,
+    new Schema({ opId: { type: String, unique: true } }, { collection: `${name}_entries`, strict: false, versionKey: false }),
+  );
+  const accountsModel = db.model(`${name}Account`, new Schema({}, { collection: `${name}_accounts`, strict: false, versionKey: false }));
+  const entries = entriesModel.collection as unknown as Collection<EntryDoc>;
+  const accounts = accountsModel.collection as unknown as Collection<AccountDoc>;
+
+  /** Heads this process has seen, so a command rarely reads before it writes. A stale head only costs a retry. */
+  const heads = new Map<string, Head>();
+  const HEADS_MAX = 100_000;
+  /** Accounts whose cache document is behind; written in the background, coalesced per account. */
+  const dirty = new Map<string, Head>();
+  let flushing: Promise<void> | undefined;
+  let flushTimer: NodeJS.Timeout | undefined;
+
+  function remember(memberId: string, head: Head): void {
+    if (heads.size >= HEADS_MAX && !heads.has(memberId)) heads.delete(heads.keys().next().value as string);
+    heads.set(memberId, head);
+  }
+
+  async function writeAccount(memberId: string, head: Head): Promise<void> {
+    const doc: AccountDoc = {
+      _id: memberId,
+      seq: head.seq,
+      state: head.state,
+      nextLotExpiry: head.state.lots.find((l) => l.expiresAt && l.remaining > l.held)?.expiresAt ?? null,
+      nextHoldExpiry: head.state.holds.reduce<Date | null>((min, h) => (!min || h.expiresAt < min ? h.expiresAt : min), null),
+      updatedAt: new Date(),
+    };
+    // Never move the cache backwards; a racing writer with a newer seq makes the upsert a duplicate, which is fine.
+    await accounts.replaceOne({ _id: memberId, seq: { $lt: head.seq } }, doc, { upsert: true }).catch((err: { code?: number }) => {
+      if (err.code !== 11000) throw err;
+    });
+  }
+
+  async function flush(): Promise<void> {
+    while (dirty.size > 0) {
+      const batch = [...dirty.entries()];
+      dirty.clear();
+      await Promise.all(
+        batch.map(([memberId, head]) =>
+          writeAccount(memberId, head).catch((err: unknown) => {
+            logger.warn({ err, memberId }, 'account cache write failed; it will be rebuilt from entries on demand');
+          }),
+        ),
+      );
+    }
+  }
+
+  function scheduleFlush(): void {
+    if (flushTimer || flushing) return;
+    flushTimer = setTimeout(() => {
+      flushTimer = undefined;
+      flushing = flush().finally(() => {
+        flushing = undefined;
+        if (dirty.size > 0) scheduleFlush();
+      });
+    }, 20);
+    flushTimer.unref();
+  }
+
+  /** Follows entries forward from a known head until the next seq does not exist. */
+  async function probeForward(memberId: string, from: Head): Promise<Head> {
+    let head = from;
+    for (;;) {
+      const next = await entries.findOne({ _id: entryId(memberId, head.seq + 1) });
+      if (!next) return head;
+      head = { seq: next.seq, state: next.state };
+    }
+  }
+
+  return {
+    entries,
+    accounts,
+    async init(): Promise<void> {
+      await ensureCollection(entriesModel);
+      await ensureCollection(accountsModel);
+    },
+
+    /** The latest head this process knows, without touching the database; verify with `freshHead` for reads. */
+    knownHead: (memberId: string): Head | undefined => heads.get(memberId),
+
+    /** The account's current head: from memory or the accounts cache, then followed forward to the last entry. */
+    async freshHead(memberId: string): Promise<Head> {
+      let start = heads.get(memberId);
+      if (!start) {
+        const cached = await accounts.findOne({ _id: memberId });
+        start = cached ? { seq: cached.seq, state: cached.state } : { seq: 0, state: emptyState() };
+      }
+      const head = await probeForward(memberId, start);
+      remember(memberId, head);
+      return head;
+    },
+
+    /** Commits one entry; rejects with a duplicate-key error when its seq or its opId is taken. */
+    async insert(entry: EntryDoc): Promise<void> {
+      await entries.insertOne(entry);
+      const head = { seq: entry.seq, state: entry.state };
+      remember(entry.memberId, head);
+      dirty.set(entry.memberId, head);
+      scheduleFlush();
+    },
+
+    forgetHead(memberId: string): void {
+      heads.delete(memberId);
+    },
+
+    get: (id: string) => entries.findOne({ _id: id }),
+
+    /** Finds the entry an operation committed. A scan on engines without secondary indexes: only for retries. */
+    findByOpId: (opId: string) => entries.findOne({ opId }),
+
+    /** Entries of a member, newest first, before `beforeSeq`, read by _id (never a scan). */
+    async page(memberId: string, beforeSeq: number, count: number): Promise<EntryDoc[]> {
+      const seqs = Array.from({ length: Math.min(count, beforeSeq - 1) }, (_, i) => beforeSeq - 1 - i);
+      const found = await Promise.all(seqs.map((seq) => entries.findOne({ _id: entryId(memberId, seq) })));
+      return found.filter((e): e is EntryDoc => e !== null);
+    },
+
+    /** Writes every pending account cache document now (tests, checks and shutdown call it). */
+    async flush(): Promise<void> {
+      if (flushTimer) {
+        clearTimeout(flushTimer);
+        flushTimer = undefined;
+      }
+      await flushing;
+      await flush();
+    },
+
+    writeAccount,
+  };
+}
+export type LedgerStore = ReturnType<typeof ledgerStore>;

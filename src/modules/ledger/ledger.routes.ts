@@ -1,0 +1,183 @@
+import { createHash } from 'node:crypto';
+import type { Clock } from '../../platform/clock.js';
+import { AppError } from '../../platform/errors.js';
+import { assertSelfOrStaff } from '../../platform/http/auth.js';
+import { defineRoute, type Caller, type Route, type RouteInput } from '../../platform/http/route.js';
+import type { RecordAudit } from '../audit/index.js';
+import type { EntryDoc } from './ledger.model.js';
+import {
+  adjustBody, captureBody, decodeCursor, earnBody, encodeCursor, entryParams, entryResponse, historyQuery, historyResponse,
+  holdBody, holdParams, holdResponse, memberPointsParams, reverseBody, spendBody, toBalanceView, toEntryView, balanceView,
+} from './ledger.schemas.js';
+import { derivedOpId, type LedgerService, type Operation } from './ledger.service.js';
+
+type Idem = RouteInput<unknown, unknown, unknown>['idempotency'];
+
+/** The operation a keyed request commits: its op id derives from the caller-scoped key, so retries land once. */
+function keyedOp(command: string, caller: Caller, idem: Idem): Operation {
+  if (!idem) throw new AppError(500, 'INTERNAL', 'idempotency info missing', undefined, false);
+  return { opId: derivedOpId('points', command, idem.scope), fingerprint: idem.fingerprint, actor: caller, retry: idem.retry };
+}
+/** For requests whose op id is fixed by what they resolve (a hold): the key and body tell one request from another. */
+const requestFingerprint = (idem: Idem) => createHash('sha256').update(`${idem?.scope}\u0000${idem?.fingerprint}`).digest('base64url');
+
+export function ledgerRoutes(ledger: LedgerService, deps: { clock: Clock; maxAmount: number; audit: RecordAudit }): Route[] {
+  const max = deps.maxAmount;
+  const answer = (entry: EntryDoc, replayed: boolean) => ({
+    status: 201,
+    body: { entry: toEntryView(entry), balance: toBalanceView(entry.memberId, entry.seq, entry.state, deps.clock.now()) },
+    ...(replayed ? { headers: { 'Idempotent-Replayed': 'true' } } : {}),
+  });
+  const holdStatus = (entry: EntryDoc) => (entry.kind === 'hold' ? 'active' : entry.kind === 'capture' ? 'captured' : 'released');
+  const holdAnswer = (holdEntry: EntryDoc, entry: EntryDoc, replayed: boolean) => {
+    const base = answer(entry, replayed);
+    const open = entry.state.holds.find((h) => h.id === holdEntry._id);
+    return {
+      ...base,
+      body: {
+        ...base.body,
+        hold: {
+          id: holdEntry._id,
+          memberId: holdEntry.memberId,
+          amount: holdEntry.points,
+          status: holdStatus(entry),
+          captured: entry.kind === 'capture' ? entry.points : 0,
+          expiresAt: open ? open.expiresAt.toISOString() : null,
+        },
+      },
+    };
+  };
+  const errors409 = [404, 409] as const;
+
+  return [
+    defineRoute({
+      method: 'post', path: '/v1/members/:memberId/points/earn', tag: 'points', auth: ['service', 'ops'], idempotent: true,
+      summary: 'Credit points (a lot expiring per the policy, or at expiresAt)',
+      request: { params: memberPointsParams, body: earnBody(max) },
+      responses: { 201: { description: 'the entry and the balance after it', schema: entryResponse } },
+      errors: errors409,
+      handler: async ({ params, body, caller, idempotency }) => {
+        const { entry, replayed } = await ledger.earnPoints(
+          params.memberId,
+          { amount: body.amount, code: body.code, ref: body.ref, ...(body.expiresAt ? { expiresAt: new Date(body.expiresAt) } : {}) },
+          keyedOp('earn', caller, idempotency),
+        );
+        return answer(entry, replayed);
+      },
+    }),
+    defineRoute({
+      method: 'post', path: '/v1/members/:memberId/points/spend', tag: 'points', auth: ['service'], idempotent: true,
+      summary: 'Spend points, soonest-expiring first (409 INSUFFICIENT_POINTS)',
+      request: { params: memberPointsParams, body: spendBody(max) },
+      responses: { 201: { description: 'the entry and the balance after it', schema: entryResponse } },
+      errors: errors409,
+      handler: async ({ params, body, caller, idempotency }) => {
+        const { entry, replayed } = await ledger.spendPoints(params.memberId, body, keyedOp('spend', caller, idempotency));
+        return answer(entry, replayed);
+      },
+    }),
+    defineRoute({
+      method: 'post', path: '/v1/members/:memberId/points/holds', tag: 'points', auth: ['service'], idempotent: true,
+      summary: 'Reserve points until captured, released or timed out',
+      request: { params: memberPointsParams, body: holdBody(max) },
+      responses: { 201: { description: 'the hold', schema: holdResponse } },
+      errors: errors409,
+      handler: async ({ params, body, caller, idempotency }) => {
+        const { entry, replayed } = await ledger.holdPoints(params.memberId, body, keyedOp('hold', caller, idempotency));
+        return holdAnswer(entry, entry, replayed);
+      },
+    }),
+    defineRoute({
+      method: 'post', path: '/v1/points/holds/:holdId/capture', tag: 'points', auth: ['service'], idempotent: true,
+      summary: 'Capture all or part of a hold; the rest is released (409 HOLD_NOT_ACTIVE once resolved or timed out)',
+      request: { params: holdParams, body: captureBody(max) },
+      responses: { 201: { description: 'the capture', schema: holdResponse } },
+      errors: errors409,
+      handler: async ({ params, body, caller, idempotency }) => {
+        const { entry, hold, replayed } = await ledger.captureHold(params.holdId, body ?? {}, caller, requestFingerprint(idempotency));
+        return holdAnswer(hold, entry, replayed);
+      },
+    }),
+    defineRoute({
+      method: 'post', path: '/v1/points/holds/:holdId/release', tag: 'points', auth: ['service'], idempotent: true,
+      summary: 'Release a hold',
+      request: { params: holdParams },
+      responses: { 201: { description: 'the release', schema: holdResponse } },
+      errors: errors409,
+      handler: async ({ params, caller, idempotency }) => {
+        const { entry, hold, replayed } = await ledger.releaseHold(params.holdId, caller, requestFingerprint(idempotency));
+        return holdAnswer(hold, entry, replayed);
+      },
+    }),
+    defineRoute({
+      method: 'post', path: '/v1/points/entries/:entryId/reverse', tag: 'points', auth: ['service', 'ops'], idempotent: true,
+      summary: 'Reverse all or part of an earn, spend or capture (never beyond what is left of it)',
+      request: { params: entryParams, body: reverseBody(max) },
+      responses: { 201: { description: 'the reversal', schema: entryResponse } },
+      errors: errors409,
+      handler: async ({ params, body, caller, idempotency }) => {
+        const { entry, replayed } = await ledger.reverseEntry(params.entryId, body, keyedOp('reverse', caller, idempotency));
+        return answer(entry, replayed);
+      },
+    }),
+    defineRoute({
+      method: 'post', path: '/v1/members/:memberId/points/adjust', tag: 'points', auth: ['ops'], idempotent: true,
+      summary: 'Ops correction (audited): a credit or a debit',
+      request: { params: memberPointsParams, body: adjustBody(max) },
+      responses: { 201: { description: 'the adjustment', schema: entryResponse } },
+      errors: errors409,
+      handler: async ({ params, body, caller, idempotency, requestId }) => {
+        const op = keyedOp('adjust', caller, idempotency);
+        const { entry, replayed } = await ledger.adjustPoints(params.memberId, { delta: body.delta, code: body.code }, op);
+        await deps.audit({
+          id: `points.adjust:${op.opId}`,
+          actor: caller,
+          action: 'points.adjust',
+          target: { type: 'member', id: params.memberId },
+          before: { available: entry.state.available - entry.amount },
+          after: { available: entry.state.available, entryId: entry._id },
+          reason: body.reason,
+          requestId,
+        });
+        return answer(entry, replayed);
+      },
+    }),
+    ...(['/v1/members/:memberId/points', '/v1/me/points'] as const).map((path) =>
+      defineRoute({
+        method: 'get', path, tag: 'points', auth: path.startsWith('/v1/me/') ? ['member'] : ['member', 'service', 'ops'],
+        summary: 'Balance: available, held, debt, upcoming expirations, lifetime totals',
+        request: path.startsWith('/v1/me/') ? {} : { params: memberPointsParams },
+        responses: { 200: { description: 'the balance', schema: balanceView } },
+        errors: [404],
+        handler: async ({ params, caller }) => {
+          const memberId = (params as { memberId?: string } | undefined)?.memberId ?? caller.sub;
+          assertSelfOrStaff(caller, memberId);
+          const { head, now } = await ledger.getBalance(memberId);
+          return { status: 200, body: toBalanceView(memberId, head.seq, head.state, now) };
+        },
+      }),
+    ),
+    ...(['/v1/members/:memberId/points/entries', '/v1/me/points/entries'] as const).map((path) =>
+      defineRoute({
+        method: 'get', path, tag: 'points', auth: path.startsWith('/v1/me/') ? ['member'] : ['member', 'service', 'ops'],
+        summary: 'History, newest first; cursor-paginated, filterable by kind',
+        request: path.startsWith('/v1/me/') ? { query: historyQuery } : { params: memberPointsParams, query: historyQuery },
+        responses: { 200: { description: 'a page of entries', schema: historyResponse } },
+        errors: [404],
+        handler: async ({ params, query, caller }) => {
+          const memberId = (params as { memberId?: string } | undefined)?.memberId ?? caller.sub;
+          assertSelfOrStaff(caller, memberId);
+          const page = await ledger.listEntries(memberId, {
+            limit: query.limit,
+            ...(query.cursor ? { beforeSeq: decodeCursor(query.cursor) } : {}),
+            ...(query.kind ? { kinds: query.kind } : {}),
+          });
+          return {
+            status: 200,
+            body: { items: page.items.map(toEntryView), nextCursor: page.nextBeforeSeq ? encodeCursor(page.nextBeforeSeq) : null },
+          };
+        },
+      }),
+    ),
+  ];
+}

@@ -1,0 +1,336 @@
+import { createHash } from 'node:crypto';
+import type { Clock } from '../../platform/clock.js';
+import { isDuplicateKey } from '../../platform/db/connection.js';
+import { AppError, conflict, notFound } from '../../platform/errors.js';
+import { noFaults, type Faults } from '../../platform/faults.js';
+import { KeyedQueue } from '../../platform/keyed-queue.js';
+import type { Metrics } from '../../platform/metrics.js';
+import { expiryFor } from './expiry.js';
+import { entryId, parseEntryId, type EntryDoc, type Head, type LedgerStore } from './ledger.model.js';
+import * as rules from './ledger.state.js';
+import type { AccountState, Draft } from './ledger.state.js';
+
+/** Who asked, and under which operation: the op id makes the command happen at most once (PRODUCT.md §4). */
+export type Operation = {
+  /** Unique per logical operation: derived from the caller and its idempotency key, or from what it resolves. */
+  opId: string;
+  /** Fingerprint of the request; a replay with another request under the same op id is refused. */
+  fingerprint?: string;
+  actor: { role: string; sub: string };
+  /** True when an earlier attempt of this operation may have committed (a retry after a crash or timeout). */
+  retry?: boolean;
+  /** The answer when the operation already landed for a different request (default: IDEMPOTENCY_KEY_REUSED). */
+  taken?: () => AppError;
+};
+
+export type Ref = { type: string; id: string };
+export type CommandResult = { entry: EntryDoc; replayed: boolean };
+
+const MAX_ATTEMPTS = 12;
+const jitter = (attempt: number) => new Promise((r) => setTimeout(r, Math.random() * Math.min(2 ** attempt, 50)));
+
+/** The op id for an operation keyed by something else (a hold's resolution, a lot's expiry, an event × rule). */
+export const derivedOpId = (...parts: string[]) => createHash('sha256').update(parts.join('\u0000')).digest('base64url');
+
+export type LedgerDeps = {
+  store: LedgerStore;
+  clock: Clock;
+  metrics: Metrics;
+  faults?: Faults;
+  /** Refuses commands for members that do not exist (404) or are frozen (409 MEMBER_FROZEN). */
+  assertActive: (memberId: string) => Promise<unknown>;
+  /** Is there such a member at all (for reads of accounts with no entries yet)? */
+  memberExists: (memberId: string) => Promise<boolean>;
+  policy: { expiry: string; programTimezone: string; holdTtlSeconds: number };
+  name: string;
+};
+
+/**
+ * The ledger's use cases. Each commits with exactly one insert of an entry carrying the account's state after it;
+ * a writer that loses the race for the next seq re-reads and retries, and commands for one account are queued
+ * within the process so that they rarely race at all.
+ */
+export function ledgerService(deps: LedgerDeps) {
+  const { store, clock, metrics } = deps;
+  const faults = deps.faults ?? noFaults;
+  const queue = new KeyedQueue();
+
+  /** Decides against the current head and commits; see docs/LEDGER.md for why this is exactly-once. */
+  async function commit(
+    memberId: string,
+    op: Operation,
+    command: string,
+    fields: { code: string; ref?: Ref | null },
+    decide: (state: AccountState, now: Date, nextId: string) => Draft,
+  ): Promise<CommandResult> {
+    if (op.retry) {
+      const earlier = landed(op, await store.findByOpId(op.opId));
+      if (earlier) return earlier;
+    }
+    let head: Head = store.knownHead(memberId) ?? (await store.freshHead(memberId));
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const now = clock.now();
+      const seq = head.seq + 1;
+      const id = entryId(memberId, seq);
+      const draft = decide(head.state, now, id);
+      const entry: EntryDoc = {
+        _id: id,
+        memberId,
+        seq,
+        opId: op.opId,
+        fingerprint: op.fingerprint ?? null,
+        kind: draft.kind,
+        amount: draft.amount,
+        points: draft.points,
+        code: fields.code,
+        ref: fields.ref ?? null,
+        lots: draft.lots ?? [],
+        holdId: draft.holdId ?? null,
+        reverses: draft.reverses ?? null,
+        expired: draft.expired ?? 0,
+        expiresAt: draft.expiresAt ?? null,
+        actor: op.actor,
+        createdAt: now,
+        state: draft.state,
+      };
+      faults.at(`${command}:before-insert`);
+      try {
+        await store.insert(entry);
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+        // Either another writer took this seq (re-read and decide again) or this operation already landed.
+        const atSeq = await store.get(id);
+        const replay = landed(op, atSeq);
+        if (replay) return replay;
+        if (!atSeq) {
+          const earlier = landed(op, await store.findByOpId(op.opId));
+          if (earlier) return earlier;
+        }
+        metrics.ledgerCommands.inc({ command, outcome: 'seq_conflict' });
+        store.forgetHead(memberId);
+        await jitter(attempt);
+        head = await store.freshHead(memberId);
+        continue;
+      }
+      faults.at(`${command}:after-insert`);
+      return { entry, replayed: false };
+    }
+    throw new AppError(503, 'CONTENTION', 'the account is too busy right now; retry with the same idempotency key');
+  }
+
+  /** Runs a command in the account's queue, counting its outcome; a rejection is checked against an earlier landing. */
+  async function run(
+    memberId: string,
+    op: Operation,
+    command: string,
+    body: () => Promise<CommandResult>,
+  ): Promise<CommandResult> {
+    try {
+      const result = await queue.run(memberId, body);
+      metrics.ledgerCommands.inc({ command, outcome: result.replayed ? 'replayed' : 'committed' });
+      return result;
+    } catch (err) {
+      if (err instanceof AppError && err.status === 409 && op.retry) {
+        // A retry may find the balance changed; if the first attempt had landed, answer with it instead.
+        const earlier = landed(op, await store.findByOpId(op.opId));
+        if (earlier) return earlier;
+      }
+      metrics.ledgerCommands.inc({ command, outcome: err instanceof AppError ? err.code : 'error' });
+      throw err;
+    }
+  }
+
+  /** Expires due lots and times out due holds of one account, each with its own op id; safe to repeat. */
+  async function settleDue(memberId: string, now: Date): Promise<number> {
+    let done = 0;
+    const head = await store.freshHead(memberId);
+    const work = rules.dueWork(head.state, now);
+    for (const lot of work.lots) {
+      const op = { opId: derivedOpId(deps.name, 'expire', memberId, lot), actor: { role: 'system', sub: 'expiry' } };
+      await commit(memberId, op, 'expire', { code: 'expiry' }, (state, t) => {
+        const d = rules.expireLot(state, lot, t);
+        if (!d) throw conflict('NOTHING_TO_EXPIRE', 'the lot has nothing left to expire');
+        return d;
+      }).catch(ignoreCode('NOTHING_TO_EXPIRE'));
+      done++;
+    }
+    for (const holdId of work.holds) {
+      await commit(memberId, resolutionOp(holdId, { role: 'system', sub: 'hold-timeout' }), 'release', { code: 'hold_timeout' }, (state, t) =>
+        rules.resolveHold(state, holdId, 0, t),
+      ).catch(ignoreCode('HOLD_NOT_ACTIVE'));
+      done++;
+    }
+    return done;
+  }
+
+  /** Every resolution of a hold (capture, release, time-out) shares one op id, so exactly one of them can land. */
+  const resolutionOp = (holdId: string, actor: Operation['actor'], fingerprint?: string): Operation => ({
+    opId: derivedOpId(deps.name, 'resolve', holdId),
+    actor,
+    ...(fingerprint ? { fingerprint } : {}),
+    taken: holdNotActive,
+  });
+
+  function memberOf(id: string): string {
+    const parsed = parseEntryId(id);
+    if (!parsed) throw notFound('entry');
+    return parsed.memberId;
+  }
+
+  return {
+    /**
+     * Credits points as a lot expiring per the policy (or at `expiresAt`).
+     * Errors: 404 NOT_FOUND (member), 409 MEMBER_FROZEN, 400 VALIDATION_FAILED (expiresAt not in the future).
+     */
+    async earnPoints(memberId: string, input: { amount: number; code: string; ref?: Ref; expiresAt?: Date }, op: Operation) {
+      await deps.assertActive(memberId);
+      return run(memberId, op, 'earn', () =>
+        commit(memberId, op, 'earn', input, (state, now) => {
+          if (input.expiresAt && input.expiresAt.getTime() <= now.getTime()) {
+            throw new AppError(400, 'VALIDATION_FAILED', 'expiresAt must be in the future', { issues: [{ path: 'body.expiresAt', message: 'must be in the future' }] });
+          }
+          return rules.earn(state, input.amount, input.expiresAt ?? expiryFor(deps.policy.expiry, now, deps.policy.programTimezone));
+        }),
+      );
+    },
+
+    /** Spends points, soonest-expiring lots first. Errors: 404, 409 MEMBER_FROZEN, 409 INSUFFICIENT_POINTS. */
+    async spendPoints(memberId: string, input: { amount: number; code: string; ref?: Ref }, op: Operation) {
+      await deps.assertActive(memberId);
+      return run(memberId, op, 'spend', async () => {
+        await settleDue(memberId, clock.now());
+        return commit(memberId, op, 'spend', input, (state, now) => rules.spend(state, input.amount, now));
+      });
+    },
+
+    /** Reserves points until captured, released or timed out. Errors: 404, 409 MEMBER_FROZEN, 409 INSUFFICIENT_POINTS. */
+    async holdPoints(memberId: string, input: { amount: number; code: string; ref?: Ref; ttlSeconds?: number }, op: Operation) {
+      await deps.assertActive(memberId);
+      const ttl = input.ttlSeconds ?? deps.policy.holdTtlSeconds;
+      return run(memberId, op, 'hold', async () => {
+        await settleDue(memberId, clock.now());
+        return commit(memberId, op, 'hold', input, (state, now, nextId) =>
+          rules.hold(state, nextId, input.amount, new Date(now.getTime() + ttl * 1000), input.code, now),
+        );
+      });
+    },
+
+    /**
+     * Captures all or part of a hold (the rest is released). A hold past its time is released instead.
+     * Errors: 404 NOT_FOUND, 409 HOLD_NOT_ACTIVE, 409 CAPTURE_EXCEEDS_HOLD.
+     */
+    async captureHold(holdId: string, input: { amount?: number }, actor: Operation['actor'], fingerprint: string) {
+      return this.resolveHold(holdId, 'capture', input.amount, actor, fingerprint);
+    },
+
+    /** Releases a hold. Errors: 404 NOT_FOUND, 409 HOLD_NOT_ACTIVE. */
+    async releaseHold(holdId: string, actor: Operation['actor'], fingerprint: string) {
+      return this.resolveHold(holdId, 'release', 0, actor, fingerprint);
+    },
+
+    async resolveHold(holdId: string, command: 'capture' | 'release', amount: number | undefined, actor: Operation['actor'], fingerprint: string) {
+      const memberId = memberOf(holdId);
+      const holdEntry = await store.get(holdId);
+      if (!holdEntry || holdEntry.kind !== 'hold') throw notFound('hold');
+      const op = resolutionOp(holdId, actor, fingerprint);
+      const result = await run(memberId, op, command, async () => {
+        // A hold past its time resolves as a time-out, whoever asks first; then this request finds it inactive.
+        await settleDue(memberId, clock.now());
+        return commit(memberId, op, command, { code: holdEntry.code, ref: holdEntry.ref }, (state, now) =>
+          rules.resolveHold(state, holdId, command === 'capture' ? (amount ?? rules.findHold(state, holdId)?.amount ?? 0) : 0, now),
+        );
+      });
+      return { ...result, hold: holdEntry };
+    },
+
+    /**
+     * Reverses all or part of an earn, spend or capture. Errors: 404 NOT_FOUND, 409 NOT_REVERSIBLE,
+     * 409 ALREADY_REVERSED, 409 REVERSAL_EXCEEDS_ENTRY.
+     */
+    async reverseEntry(targetId: string, input: { amount?: number; code: string }, op: Operation) {
+      const memberId = memberOf(targetId);
+      const target = await store.get(targetId);
+      if (!target) throw notFound('entry');
+      return run(memberId, op, 'reverse', async () => {
+        await settleDue(memberId, clock.now());
+        return commit(memberId, op, 'reverse', { code: input.code, ref: target.ref }, (state, now) =>
+          rules.reverse(state, { id: target._id, kind: target.kind, points: target.points, lots: target.lots }, input.amount, now),
+        );
+      });
+    },
+
+    /** An ops correction: a credit (a new lot) or a debit (like a spend). Errors: 404, 409 INSUFFICIENT_POINTS. */
+    async adjustPoints(memberId: string, input: { delta: number; code: string }, op: Operation) {
+      if (!(await deps.memberExists(memberId))) throw notFound('member');
+      return run(memberId, op, 'adjust', async () => {
+        await settleDue(memberId, clock.now());
+        return commit(memberId, op, 'adjust', { code: input.code }, (state, now) =>
+          rules.adjust(state, input.delta, input.delta > 0 ? expiryFor(deps.policy.expiry, now, deps.policy.programTimezone) : null, now),
+        );
+      });
+    },
+
+    /** The current balance of a member. Errors: 404 NOT_FOUND. */
+    async getBalance(memberId: string): Promise<{ head: Head; now: Date }> {
+      const head = await store.freshHead(memberId);
+      if (head.seq === 0 && !(await deps.memberExists(memberId))) throw notFound('member');
+      return { head, now: clock.now() };
+    },
+
+    /** A page of history, newest first, optionally of one kind. Errors: 404 NOT_FOUND. */
+    async listEntries(memberId: string, opts: { beforeSeq?: number; limit: number; kinds?: string[] }) {
+      const { head } = await this.getBalance(memberId);
+      let before = Math.min(opts.beforeSeq ?? head.seq + 1, head.seq + 1);
+      const items: EntryDoc[] = [];
+      // Read by _id in batches; a kind filter reads at most 10 batches before handing back a cursor.
+      for (let batch = 0; batch < 10 && before > 1 && items.length < opts.limit; batch++) {
+        const page = await store.page(memberId, before, Math.max(opts.limit, 20));
+        for (const e of page) {
+          before = e.seq;
+          if (!opts.kinds || opts.kinds.includes(e.kind)) items.push(e);
+          if (items.length === opts.limit) break;
+        }
+        if (page.length === 0) break;
+      }
+      return { items, nextBeforeSeq: before > 1 ? before : undefined };
+    },
+
+    /** Expires due lots and times out due holds for the given accounts (or those the cache says are due). */
+    async sweep(memberIds?: string[]): Promise<{ accounts: number; resolved: number }> {
+      const now = clock.now();
+      await store.flush();
+      const ids: string[] =
+        memberIds ??
+        (
+          await store.accounts
+            .find({ $or: [{ nextLotExpiry: { $lte: now } }, { nextHoldExpiry: { $lte: now } }] }, { projection: { _id: 1 } })
+            .toArray()
+        ).map((d) => d._id);
+      let resolved = 0;
+      for (const memberId of ids) resolved += await queue.run(memberId, () => settleDue(memberId, now));
+      return { accounts: ids.length, resolved };
+    },
+
+    getEntry: (id: string) => store.get(id),
+    flush: () => store.flush(),
+  };
+}
+export type LedgerService = ReturnType<typeof ledgerService>;
+
+/**
+ * The earlier landing of this operation, if `e` is it. The same operation asked by a different request (another body
+ * under the same key, or another request resolving the same hold) is refused with `op.taken`.
+ */
+function landed(op: Operation, e: EntryDoc | null): CommandResult | undefined {
+  if (!e || e.opId !== op.opId) return undefined;
+  if (op.fingerprint && e.fingerprint !== op.fingerprint) {
+    throw (op.taken ?? (() => conflict('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used for a different request')))();
+  }
+  return { entry: e, replayed: true };
+}
+
+const holdNotActive = () => conflict('HOLD_NOT_ACTIVE', 'the hold was already captured, released or timed out');
+
+const ignoreCode = (code: string) => (err: unknown) => {
+  if (!(err instanceof AppError && err.code === code)) throw err;
+};

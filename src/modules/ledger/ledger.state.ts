@@ -1,0 +1,307 @@
+/**
+ * The ledger's arithmetic, with no I/O: given an account's state and a command, the entry to append and the state
+ * after it, or a domain error. Every amount is an integer number of points.
+ *
+ * State after each entry:
+ *   lots      points by expiry (one lot per expiry instant; `remaining` includes the `held` part)
+ *   holds     open reservations, each remembering which lots it drew from
+ *   debt      points reversed after they were spent; blocks spending until earned back
+ *   available Σ(lot.remaining − lot.held) − debt      held = Σ hold.amount = Σ lot.held
+ * so that available + held always equals the sum of the entries' `amount`s.
+ */
+import { AppError, conflict } from '../../platform/errors.js';
+
+export type Lot = { id: string; expiresAt: Date | null; remaining: number; held: number };
+export type LotPart = { lot: string; amount: number };
+export type Hold = { id: string; amount: number; expiresAt: Date; from: LotPart[]; code: string };
+export type Totals = { earned: number; spent: number; expired: number; reversed: number; adjusted: number };
+
+export type AccountState = {
+  available: number;
+  held: number;
+  debt: number;
+  lots: Lot[];
+  holds: Hold[];
+  /** How much of each reversed entry has been reversed so far. */
+  reversed: Array<{ entry: string; amount: number }>;
+  totals: Totals;
+};
+
+export type EntryKind = 'earn' | 'spend' | 'hold' | 'capture' | 'release' | 'expire' | 'reverse' | 'adjust';
+
+/** What a command adds to the ledger; the store gives it an id, seq, op id and time. */
+export type Draft = {
+  kind: EntryKind;
+  /** Signed effect on available + held. */
+  amount: number;
+  /** The gross points the command moved (what a reversal is limited by). */
+  points: number;
+  lots?: LotPart[];
+  holdId?: string;
+  reverses?: string;
+  /** Points that expired inside this entry because they went back to a lot already due. */
+  expired?: number;
+  expiresAt?: Date | null;
+  state: AccountState;
+};
+
+export const emptyState = (): AccountState => ({
+  available: 0,
+  held: 0,
+  debt: 0,
+  lots: [],
+  holds: [],
+  reversed: [],
+  totals: { earned: 0, spent: 0, expired: 0, reversed: 0, adjusted: 0 },
+});
+
+export const lotId = (expiresAt: Date | null) => (expiresAt ? expiresAt.toISOString() : 'never');
+const lotExpiry = (id: string) => (id === 'never' ? null : new Date(id));
+const isDue = (lot: { expiresAt: Date | null }, now: Date) => lot.expiresAt !== null && lot.expiresAt.getTime() <= now.getTime();
+const byExpiry = (a: Lot, b: Lot) =>
+  (a.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY) - (b.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY);
+const free = (lot: Lot) => lot.remaining - lot.held;
+
+function clone(s: AccountState): AccountState {
+  return {
+    ...s,
+    lots: s.lots.map((l) => ({ ...l })),
+    holds: s.holds.map((h) => ({ ...h, from: h.from.map((p) => ({ ...p })) })),
+    reversed: s.reversed.map((r) => ({ ...r })),
+    totals: { ...s.totals },
+  };
+}
+
+/** Recomputes the derived fields and drops empty lots, so every draft leaves a consistent state. */
+function settle(s: AccountState): AccountState {
+  s.lots = s.lots.filter((l) => l.remaining > 0).sort(byExpiry);
+  s.held = s.holds.reduce((sum, h) => sum + h.amount, 0);
+  s.available = s.lots.reduce((sum, l) => sum + free(l), 0) - s.debt;
+  return s;
+}
+
+/** Points that can be spent or held now: free points in lots that are not due, unless a debt is open. */
+export function spendable(s: AccountState, now: Date): number {
+  const notDue = s.lots.filter((l) => !isDue(l, now)).reduce((sum, l) => sum + free(l), 0);
+  return notDue - s.debt;
+}
+
+const insufficient = (s: AccountState, now: Date, amount: number) =>
+  conflict('INSUFFICIENT_POINTS', `not enough points: ${Math.max(spendable(s, now), 0)} available, ${amount} needed`, {
+    available: spendable(s, now),
+    requested: amount,
+    ...(s.debt > 0 ? { debt: s.debt } : {}),
+  });
+
+/** Adds points to the lot for `expiresAt`, paying any debt first. Returns the parts credited to lots. */
+function credit(s: AccountState, amount: number, expiresAt: Date | null): LotPart[] {
+  const toDebt = Math.min(s.debt, amount);
+  s.debt -= toDebt;
+  const rest = amount - toDebt;
+  if (rest === 0) return [];
+  const id = lotId(expiresAt);
+  const lot = s.lots.find((l) => l.id === id);
+  if (lot) lot.remaining += rest;
+  else s.lots.push({ id, expiresAt, remaining: rest, held: 0 });
+  return [{ lot: id, amount: rest }];
+}
+
+/** Takes `amount` free points from lots that are not due, soonest-expiring first (the caller checked there are enough). */
+function takeFifo(s: AccountState, amount: number, now: Date, into: 'spend' | 'hold'): LotPart[] {
+  const parts: LotPart[] = [];
+  let left = amount;
+  for (const lot of [...s.lots].sort(byExpiry)) {
+    if (left === 0) break;
+    if (isDue(lot, now)) continue;
+    const take = Math.min(free(lot), left);
+    if (take <= 0) continue;
+    if (into === 'spend') lot.remaining -= take;
+    else lot.held += take;
+    parts.push({ lot: lot.id, amount: take });
+    left -= take;
+  }
+  return parts;
+}
+
+/** Puts points back into the lots they came from; what lands in a lot already due expires at once. */
+function restore(s: AccountState, parts: LotPart[], now: Date): { expired: number } {
+  let expired = 0;
+  for (const part of parts) {
+    const expiresAt = lotExpiry(part.lot);
+    if (isDue({ expiresAt }, now)) {
+      expired += part.amount;
+      continue;
+    }
+    credit(s, part.amount, expiresAt);
+  }
+  s.totals.expired += expired;
+  return { expired };
+}
+
+/** Earn: a new or merged lot. */
+export function earn(prev: AccountState, amount: number, expiresAt: Date | null): Draft {
+  const s = clone(prev);
+  const lots = credit(s, amount, expiresAt);
+  s.totals.earned += amount;
+  return { kind: 'earn', amount, points: amount, lots, expiresAt, state: settle(s) };
+}
+
+/** Spend: consumes lots soonest-expiring first. Errors: 409 INSUFFICIENT_POINTS. */
+export function spend(prev: AccountState, amount: number, now: Date, kind: 'spend' | 'adjust' = 'spend'): Draft {
+  if (spendable(prev, now) < amount) throw insufficient(prev, now, amount);
+  const s = clone(prev);
+  const lots = takeFifo(s, amount, now, 'spend');
+  if (kind === 'spend') s.totals.spent += amount;
+  else s.totals.adjusted -= amount;
+  return { kind, amount: -amount, points: amount, lots, state: settle(s) };
+}
+
+/** Hold: reserves points from lots (available → held). Errors: 409 INSUFFICIENT_POINTS. */
+export function hold(prev: AccountState, holdId: string, amount: number, expiresAt: Date, code: string, now: Date): Draft {
+  if (spendable(prev, now) < amount) throw insufficient(prev, now, amount);
+  const s = clone(prev);
+  const from = takeFifo(s, amount, now, 'hold');
+  s.holds.push({ id: holdId, amount, expiresAt, from, code });
+  return { kind: 'hold', amount: 0, points: amount, lots: from, holdId, state: settle(s) };
+}
+
+export const findHold = (s: AccountState, holdId: string) => s.holds.find((h) => h.id === holdId);
+
+/**
+ * Capture `amount` of a hold (the rest is released) or, with amount 0, release it all.
+ * Errors: 409 HOLD_NOT_ACTIVE, 409 CAPTURE_EXCEEDS_HOLD.
+ */
+export function resolveHold(prev: AccountState, holdId: string, amount: number, now: Date): Draft {
+  const h = findHold(prev, holdId);
+  if (!h) throw conflict('HOLD_NOT_ACTIVE', 'the hold was already captured, released or timed out');
+  if (amount > h.amount) {
+    throw conflict('CAPTURE_EXCEEDS_HOLD', `cannot capture ${amount} from a hold of ${h.amount}`, { held: h.amount, requested: amount });
+  }
+  const s = clone(prev);
+  s.holds = s.holds.filter((x) => x.id !== holdId);
+  let toCapture = amount;
+  const captured: LotPart[] = [];
+  const released: LotPart[] = [];
+  for (const part of h.from) {
+    const lot = s.lots.find((l) => l.id === part.lot);
+    if (!lot) throw new AppError(500, 'LEDGER_CORRUPT', `hold ${holdId} draws from missing lot ${part.lot}`, undefined, false);
+    lot.held -= part.amount;
+    const cap = Math.min(part.amount, toCapture);
+    toCapture -= cap;
+    lot.remaining -= part.amount; // the released part is put back through restore(), which expires it if due
+    if (cap > 0) captured.push({ lot: part.lot, amount: cap });
+    if (part.amount - cap > 0) released.push({ lot: part.lot, amount: part.amount - cap });
+  }
+  const { expired } = restore(s, released, now);
+  s.totals.spent += amount;
+  return {
+    kind: amount > 0 ? 'capture' : 'release',
+    amount: -amount - expired,
+    points: amount,
+    lots: captured,
+    holdId,
+    ...(expired > 0 ? { expired } : {}),
+    state: settle(s),
+  };
+}
+
+/** Expires what is free in a due lot. Returns undefined when there is nothing to expire. */
+export function expireLot(prev: AccountState, id: string, now: Date): Draft | undefined {
+  const lot = prev.lots.find((l) => l.id === id);
+  if (!lot || !isDue(lot, now) || free(lot) <= 0) return undefined;
+  const s = clone(prev);
+  const target = s.lots.find((l) => l.id === id) as Lot;
+  const x = free(target);
+  target.remaining -= x;
+  s.totals.expired += x;
+  return { kind: 'expire', amount: -x, points: x, lots: [{ lot: id, amount: x }], state: settle(s) };
+}
+
+/** Lots with free points that are due at `now`, and holds past their time: what a sweep resolves. */
+export function dueWork(s: AccountState, now: Date): { lots: string[]; holds: string[] } {
+  return {
+    lots: s.lots.filter((l) => isDue(l, now) && free(l) > 0).map((l) => l.id),
+    holds: s.holds.filter((h) => h.expiresAt.getTime() <= now.getTime()).map((h) => h.id),
+  };
+}
+
+export type ReversibleEntry = { id: string; kind: EntryKind; points: number; lots?: LotPart[] };
+
+/**
+ * Reverses part or all of an earn (points taken back; what was already spent becomes debt) or of a spend / capture
+ * (points returned to the lots they came from). Errors: 409 NOT_REVERSIBLE, 409 ALREADY_REVERSED, 409 REVERSAL_EXCEEDS_ENTRY.
+ */
+export function reverse(prev: AccountState, target: ReversibleEntry, amount: number | undefined, now: Date): Draft {
+  if (!['earn', 'spend', 'capture'].includes(target.kind)) {
+    throw conflict('NOT_REVERSIBLE', `a ${target.kind} entry cannot be reversed; earn, spend and capture entries can`);
+  }
+  const done = prev.reversed.find((r) => r.entry === target.id)?.amount ?? 0;
+  const left = target.points - done;
+  if (left <= 0) throw conflict('ALREADY_REVERSED', 'the entry is fully reversed', { reversed: done });
+  const x = amount ?? left;
+  if (x > left) throw conflict('REVERSAL_EXCEEDS_ENTRY', `only ${left} of this entry is left to reverse`, { left, requested: x });
+
+  const s = clone(prev);
+  const mark = s.reversed.find((r) => r.entry === target.id);
+  if (mark) mark.amount += x;
+  else s.reversed.push({ entry: target.id, amount: x });
+  s.totals.reversed += x;
+
+  if (target.kind === 'earn') {
+    // Take back from the earn's own lot first, then soonest-expiring free points; what is gone already becomes debt.
+    const own = new Set((target.lots ?? []).map((p) => p.lot));
+    const order = [...s.lots].sort((a, b) => Number(own.has(b.id)) - Number(own.has(a.id)) || byExpiry(a, b));
+    let left2 = x;
+    const lots: LotPart[] = [];
+    for (const lot of order) {
+      const take = Math.min(free(lot), left2);
+      if (take <= 0) continue;
+      lot.remaining -= take;
+      lots.push({ lot: lot.id, amount: take });
+      left2 -= take;
+    }
+    s.debt += left2;
+    return { kind: 'reverse', amount: -x, points: x, lots, reverses: target.id, state: settle(s) };
+  }
+
+  // Spend or capture: give back, latest-expiring part first, skipping what earlier reversals already gave back.
+  const parts = [...(target.lots ?? [])].reverse();
+  let skip = done;
+  let give = x;
+  const back: LotPart[] = [];
+  for (const p of parts) {
+    const usable = Math.max(p.amount - skip, 0);
+    skip = Math.max(skip - p.amount, 0);
+    const g = Math.min(usable, give);
+    if (g > 0) back.push({ lot: p.lot, amount: g });
+    give -= g;
+  }
+  const { expired } = restore(s, back, now);
+  return { kind: 'reverse', amount: x - expired, points: x, lots: back, reverses: target.id, ...(expired > 0 ? { expired } : {}), state: settle(s) };
+}
+
+/** Ops adjustment: a credit into a lot, or a debit like a spend. Errors: 409 INSUFFICIENT_POINTS. */
+export function adjust(prev: AccountState, delta: number, expiresAt: Date | null, now: Date): Draft {
+  if (delta < 0) return spend(prev, -delta, now, 'adjust');
+  const s = clone(prev);
+  const lots = credit(s, delta, expiresAt);
+  s.totals.adjusted += delta;
+  return { kind: 'adjust', amount: delta, points: delta, lots, expiresAt, state: settle(s) };
+}
+
+/** The invariants of one state (PRODUCT.md §4); returns what is wrong, empty when consistent. */
+export function stateProblems(s: AccountState): string[] {
+  const problems: string[] = [];
+  const lotHeld = s.lots.reduce((sum, l) => sum + l.held, 0);
+  const holdSum = s.holds.reduce((sum, h) => sum + h.amount, 0);
+  if (s.held !== holdSum) problems.push(`held ${s.held} ≠ Σ holds ${holdSum}`);
+  if (lotHeld !== holdSum) problems.push(`Σ lot.held ${lotHeld} ≠ Σ holds ${holdSum}`);
+  if (s.available !== s.lots.reduce((sum, l) => sum + free(l), 0) - s.debt) problems.push('available ≠ Σ free lot points − debt');
+  if (s.debt < 0) problems.push(`negative debt ${s.debt}`);
+  if (s.debt > 0 && s.available > -s.debt) problems.push('debt is open while free points exist');
+  for (const l of s.lots) if (l.remaining < 0 || l.held < 0 || l.held > l.remaining) problems.push(`lot ${l.id} out of range`);
+  for (const h of s.holds) {
+    if (h.from.reduce((sum, p) => sum + p.amount, 0) !== h.amount) problems.push(`hold ${h.id} parts ≠ amount`);
+  }
+  return problems;
+}

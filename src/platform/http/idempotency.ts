@@ -1,0 +1,143 @@
+import { createHash } from 'node:crypto';
+import type { Context } from 'koa';
+import { Schema, type Connection } from 'mongoose';
+import type { Collection } from 'mongodb';
+import type { Clock } from '../clock.js';
+import { ensureCollection, isDuplicateKey } from '../db/connection.js';
+import { AppError, conflict } from '../errors.js';
+import { InjectedCrash, noFaults, type Faults } from '../faults.js';
+import { errorBody } from './error-handler.js';
+import type { Caller, Route, RouteResult } from './route.js';
+import type { IdempotencyInfo, RouteWrapper } from './router.js';
+
+/** A claim on one generation of a key: only its owner executes; `leaseUntil` lets a retry take over after a crash. */
+type ClaimDoc = { _id: string; fingerprint: string; leaseUntil: Date; createdAt: Date };
+/** The recorded answer of a generation (`abandoned` when it failed with a 5xx and a retry may run it again). */
+type ResultDoc = { _id: string; fingerprint: string; status: number; body: unknown; abandoned: boolean; createdAt: Date };
+
+const KEY = /^[\x20-\x7e]{1,128}$/;
+const LEASE_MS = 30_000;
+const WAIT_STEP_MS = 20;
+const MAX_GENERATIONS = 20;
+
+const sha = (...parts: string[]) => createHash('sha256').update(parts.join('\u0000')).digest('base64url');
+
+/** JSON with sorted keys, so the same body always has the same fingerprint. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/**
+ * Idempotency-Key handling for routes marked `idempotent` (PRODUCT.md §2). Keys are scoped to the caller. A repeat
+ * with the same request answers the recorded status and body with `Idempotent-Replayed: true`; another request under
+ * the same key gets 409 IDEMPOTENCY_KEY_REUSED; concurrent repeats wait for the first. Records are inserts keyed by
+ * _id (claim, then result), never conditional updates, so the guarantee holds on every engine we run on.
+ */
+export function idempotencyWrapper(db: Connection, clock: Clock, faults: Faults = noFaults): { wrap: RouteWrapper; init: () => Promise<void> } {
+  const claimsModel = db.model('IdempotencyClaim', new Schema({}, { collection: 'idempotency_claims', strict: false, versionKey: false }));
+  const resultsModel = db.model('IdempotencyResult', new Schema({}, { collection: 'idempotency_results', strict: false, versionKey: false }));
+  const claims = claimsModel.collection as unknown as Collection<ClaimDoc>;
+  const results = resultsModel.collection as unknown as Collection<ResultDoc>;
+  /** Requests of this process under way per scope, so concurrent repeats wait on a promise instead of polling. */
+  const inflight = new Map<string, Promise<unknown>>();
+
+  const replay = (r: ResultDoc): RouteResult => ({ status: r.status, body: r.body, headers: { 'Idempotent-Replayed': 'true' } });
+  const reused = () => conflict('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used for a different request');
+
+  async function record(id: string, fingerprint: string, status: number, body: unknown, abandoned = false): Promise<void> {
+    await results
+      .insertOne({ _id: id, fingerprint, status, body, abandoned, createdAt: clock.now() })
+      .catch((err: unknown) => {
+        if (!isDuplicateKey(err)) throw err;
+      });
+  }
+
+  async function execute(
+    ctx: Context,
+    scope: string,
+    fingerprint: string,
+    run: (info: IdempotencyInfo) => Promise<RouteResult>,
+  ): Promise<RouteResult> {
+    for (let gen = 1; gen <= MAX_GENERATIONS; ) {
+      const id = `${scope}#${gen}`;
+      const now = clock.now();
+      try {
+        await claims.insertOne({ _id: id, fingerprint, leaseUntil: new Date(now.getTime() + LEASE_MS), createdAt: now });
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+        const result = await results.findOne({ _id: `${id}/r` });
+        if (result) {
+          if (result.fingerprint !== fingerprint) throw reused();
+          if (result.abandoned) {
+            gen++;
+            continue;
+          }
+          return replay(result);
+        }
+        const claim = await claims.findOne({ _id: id });
+        if (claim && claim.fingerprint !== fingerprint) throw reused();
+        if (claim && claim.leaseUntil.getTime() > clock.now().getTime()) {
+          await new Promise((r) => setTimeout(r, WAIT_STEP_MS)); // another process is on it: wait for its answer
+          continue;
+        }
+        gen++; // its owner died: take the next generation over
+        continue;
+      }
+      const info: IdempotencyInfo = { scope, fingerprint, retry: gen > 1 };
+      try {
+        const result = await run(info);
+        faults.at('idempotency:before-record');
+        await record(`${id}/r`, fingerprint, result.status, result.body);
+        return result;
+      } catch (err) {
+        if (err instanceof InjectedCrash) throw err; // a dead process records nothing: its claim's lease must run out
+        if (err instanceof AppError && err.status < 500) {
+          const body = errorBody(err, ctx.state.requestId as string);
+          await record(`${id}/r`, fingerprint, err.status, body);
+          return { status: err.status, body };
+        }
+        // A crash-like failure: leave the answer open so a retry runs the operation again (it is idempotent below).
+        await record(`${id}/r`, fingerprint, 500, null, true).catch(() => {});
+        throw err;
+      }
+    }
+    throw new AppError(503, 'CONTENTION', 'too many attempts under this idempotency key; retry later');
+  }
+
+  const wrap: RouteWrapper = async (route: Route, ctx: Context, caller: Caller, raw: unknown, run) => {
+    if (!route.idempotent) return run({});
+    const key = ctx.get('Idempotency-Key');
+    if (!KEY.test(key)) {
+      throw new AppError(400, 'IDEMPOTENCY_KEY_REQUIRED', 'send an Idempotency-Key header of 1–128 printable characters');
+    }
+    const scope = sha(caller.role, caller.sub, key);
+    const fingerprint = sha(ctx.method, ctx.path, canonical(raw ?? null));
+    for (;;) {
+      const pending = inflight.get(scope);
+      if (!pending) break;
+      await pending.catch(() => {});
+    }
+    const p = execute(ctx, scope, fingerprint, (info) => run({ idempotency: info }));
+    inflight.set(scope, p);
+    try {
+      return await p;
+    } finally {
+      if (inflight.get(scope) === p) inflight.delete(scope);
+    }
+  };
+
+  return {
+    wrap,
+    init: async () => {
+      await ensureCollection(claimsModel);
+      await ensureCollection(resultsModel);
+    },
+  };
+}
