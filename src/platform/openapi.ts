@@ -59,8 +59,10 @@ export function buildOpenApiDocument(routes: Route[]): object {
       request: {
         ...(route.request?.params ? { params: route.request.params } : {}),
         ...(route.request?.query ? { query: route.request.query } : {}),
-        ...(route.idempotent ? { headers: idempotencyKeyHeader } : {}),
-        ...(route.request?.body ? { body: { required: true, content: { 'application/json': { schema: route.request.body } } } } : {}),
+        ...(route.idempotent === true ? { headers: idempotencyKeyHeader } : {}),
+        ...(route.request?.body
+          ? { body: { required: !route.request.body.safeParse(undefined).success, content: { 'application/json': { schema: route.request.body } } } }
+          : {}),
       },
       responses,
     });

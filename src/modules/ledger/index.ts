@@ -10,25 +10,32 @@ import type { MembersService } from '../members/index.js';
 import { ledgerStore } from './ledger.model.js';
 import { ledgerRoutes } from './ledger.routes.js';
 import { toBalanceView } from './ledger.schemas.js';
-import { ledgerService, type LedgerService } from './ledger.service.js';
+import { ledgerService } from './ledger.service.js';
 
 export type { LedgerService, Operation } from './ledger.service.js';
 export { derivedOpId } from './ledger.service.js';
 export type { EntryDoc } from './ledger.model.js';
 export { checkLedger, repairLedger } from './ledger.check.js';
 
-/** The points ledger (PRODUCT.md §4): the only writer of points. */
-export function createLedgerModule(deps: {
+/**
+ * Growth value counts over the tier window (PRODUCT.md §6): growth lots expire when they leave a rolling 365-day
+ * window, on the day boundary of the program's calendar.
+ */
+export const GROWTH_EXPIRY = 'rolling:365:day-end';
+
+type LedgerModuleDeps = {
   db: Connection;
   clock: Clock;
   config: Config;
   logger: Logger;
   metrics: Metrics;
   members: MembersService;
-  audit: RecordAudit;
   faults?: Faults;
-}): { service: LedgerService; routes: Route[]; init: () => Promise<void>; startSweeps: () => () => void } {
-  const store = ledgerStore(deps.db, 'points', deps.logger);
+};
+
+/** One ledger over the shared write path: points, or growth (the same primitive, another collection and policy). */
+function buildLedger(deps: LedgerModuleDeps, name: 'points' | 'growth', expiry: string) {
+  const store = ledgerStore(deps.db, name, deps.logger);
   const service = ledgerService({
     store,
     clock: deps.clock,
@@ -36,26 +43,36 @@ export function createLedgerModule(deps: {
     ...(deps.faults ? { faults: deps.faults } : {}),
     assertActive: (memberId) => deps.members.assertActive(memberId),
     memberExists: (memberId) => deps.members.getMember(memberId).then(() => true, () => false),
-    policy: deps.config.ledger,
-    name: 'points',
-  });
-  deps.members.addSummaryProvider(async (member) => {
-    const { head, now } = await service.getBalance(member.memberId);
-    const b = toBalanceView(member.memberId, head.seq, head.state, now);
-    return { points: { available: b.available, held: b.held, expiringIn30Days: b.expiringIn30Days } };
+    policy: { ...deps.config.ledger, expiry },
+    name,
   });
   return {
     service,
-    routes: ledgerRoutes(service, { clock: deps.clock, maxAmount: deps.config.maxPointsAmount, audit: deps.audit }),
     init: () => store.init(),
     /** Expires due lots and times out holds on a timer (LEDGER_SWEEP_INTERVAL_MS); returns the stop function. */
     startSweeps: () => {
       if (deps.config.ledger.sweepIntervalMs === 0) return () => {};
       const timer = setInterval(() => {
-        service.sweep().catch((err: unknown) => deps.logger.warn({ err }, 'ledger sweep failed; the next one resumes it'));
+        service.sweep().catch((err: unknown) => deps.logger.warn({ err, ledger: name }, 'ledger sweep failed; the next one resumes it'));
       }, deps.config.ledger.sweepIntervalMs);
       timer.unref();
       return () => clearInterval(timer);
     },
   };
+}
+
+/** The points ledger (PRODUCT.md §4): the only writer of points. */
+export function createLedgerModule(deps: LedgerModuleDeps & { audit: RecordAudit }) {
+  const ledger = buildLedger(deps, 'points', deps.config.ledger.expiry);
+  deps.members.addSummaryProvider(async (member) => {
+    const { head, now } = await ledger.service.getBalance(member.memberId);
+    const b = toBalanceView(member.memberId, head.seq, head.state, now);
+    return { points: { available: b.available, held: b.held, expiringIn30Days: b.expiringIn30Days } };
+  });
+  return { ...ledger, routes: ledgerRoutes(ledger.service, { clock: deps.clock, maxAmount: deps.config.maxPointsAmount, audit: deps.audit }) as Route[] };
+}
+
+/** The growth ledger (PRODUCT.md §6): non-spendable, fed by rules, check-ins and tasks; the tiers module reads it. */
+export function createGrowthLedger(deps: LedgerModuleDeps) {
+  return buildLedger(deps, 'growth', GROWTH_EXPIRY);
 }

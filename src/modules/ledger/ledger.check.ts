@@ -22,33 +22,26 @@ export async function checkLedger(db: Connection, name = 'points'): Promise<Chec
   const accounts = db.collection<AccountDoc>(`${name}_accounts`);
   const report: CheckReport = { accounts: 0, entries: 0, violations: [], staleCaches: [] };
   const opIds = new Set<string>();
-  let member: string | undefined;
-  let seq = 0;
-  let sum = 0;
-  let totals: Totals = { earned: 0, spent: 0, expired: 0, reversed: 0, adjusted: 0 };
-  let last: EntryDoc | undefined;
-  const heads = new Map<string, EntryDoc>();
+  // _id order is seq order within an account, but it interleaves two accounts when a member id looks like another's
+  // entry id ("shop" and "shop:000000000001"), so each account keeps its own running sums.
+  const running = new Map<string, { seq: number; sum: number; totals: Totals; last: EntryDoc }>();
 
-  const close = () => {
-    if (member && last) heads.set(member, last);
-  };
   for await (const e of entries.find({}).sort({ _id: 1 })) {
     report.entries++;
-    if (e.memberId !== member) {
-      close();
-      member = e.memberId;
+    let account = running.get(e.memberId);
+    if (!account) {
+      account = { seq: 0, sum: 0, totals: { earned: 0, spent: 0, expired: 0, reversed: 0, adjusted: 0 }, last: e };
+      running.set(e.memberId, account);
       report.accounts++;
-      seq = 0;
-      sum = 0;
-      totals = { earned: 0, spent: 0, expired: 0, reversed: 0, adjusted: 0 };
     }
+    const { totals } = account;
     const where = `account ${e.memberId} seq ${e.seq}`;
-    if (e.seq !== seq + 1) report.violations.push(`${where}: expected seq ${seq + 1} (a gap or a duplicate)`);
-    seq = e.seq;
+    if (e.seq !== account.seq + 1) report.violations.push(`${where}: expected seq ${account.seq + 1} (a gap or a duplicate)`);
+    account.seq = e.seq;
     if (opIds.has(e.opId)) report.violations.push(`${where}: operation ${e.opId} landed twice`);
     opIds.add(e.opId);
     if (!Number.isSafeInteger(e.amount) || !Number.isSafeInteger(e.points)) report.violations.push(`${where}: a non-integer amount`);
-    sum += e.amount;
+    account.sum += e.amount;
     switch (e.kind) {
       case 'earn':
         totals.earned += e.points;
@@ -69,18 +62,17 @@ export async function checkLedger(db: Connection, name = 'points'): Promise<Chec
     }
     totals.expired += e.expired;
     const s = e.state;
-    if (s.available + s.held !== sum) report.violations.push(`${where}: available + held = ${s.available + s.held}, entries sum to ${sum}`);
+    if (s.available + s.held !== account.sum) report.violations.push(`${where}: available + held = ${s.available + s.held}, entries sum to ${account.sum}`);
     for (const p of stateProblems(s)) report.violations.push(`${where}: ${p}`);
     if (s.available < 0 && s.debt === 0) report.violations.push(`${where}: available ${s.available} below zero without a debt`);
     for (const k of Object.keys(totals) as Array<keyof Totals>) {
       if (s.totals[k] !== totals[k]) report.violations.push(`${where}: lifetime ${k} ${s.totals[k]} ≠ ${totals[k]} from entries`);
     }
-    last = e;
+    account.last = e;
   }
-  close();
 
   for await (const a of accounts.find({})) {
-    const head = heads.get(a._id);
+    const head = running.get(a._id)?.last;
     if (!head) {
       if (a.seq > 0) report.violations.push(`account ${a._id}: cache at seq ${a.seq} but no entries`);
       continue;
@@ -88,7 +80,7 @@ export async function checkLedger(db: Connection, name = 'points'): Promise<Chec
     if (a.seq > head.seq) report.violations.push(`account ${a._id}: cache at seq ${a.seq} is ahead of its last entry ${head.seq}`);
     else if (a.seq < head.seq || JSON.stringify(a.state) !== JSON.stringify(head.state)) report.staleCaches.push(a._id);
   }
-  for (const id of heads.keys()) {
+  for (const id of running.keys()) {
     if (!(await accounts.findOne({ _id: id }, { projection: { _id: 1 } }))) report.staleCaches.push(id);
   }
   return report;

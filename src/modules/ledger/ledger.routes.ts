@@ -9,7 +9,7 @@ import {
   adjustBody, captureBody, decodeCursor, earnBody, encodeCursor, entryParams, entryResponse, historyQuery, historyResponse,
   holdBody, holdParams, holdResponse, memberPointsParams, reverseBody, spendBody, toBalanceView, toEntryView, balanceView,
 } from './ledger.schemas.js';
-import { derivedOpId, type LedgerService, type Operation } from './ledger.service.js';
+import { derivedOpId, type LedgerService, type Operation, type ResolutionRequest } from './ledger.service.js';
 
 type Idem = RouteInput<unknown, unknown, unknown>['idempotency'];
 
@@ -19,7 +19,10 @@ function keyedOp(command: string, caller: Caller, idem: Idem): Operation {
   return { opId: derivedOpId('points', command, idem.scope), fingerprint: idem.fingerprint, actor: caller, retry: idem.retry };
 }
 /** For requests whose op id is fixed by what they resolve (a hold): the key and body tell one request from another. */
-const requestFingerprint = (idem: Idem) => createHash('sha256').update(`${idem?.scope}\u0000${idem?.fingerprint}`).digest('base64url');
+const resolutionRequest = (idem: Idem): ResolutionRequest => ({
+  fingerprint: createHash('sha256').update(`${idem?.scope}\u0000${idem?.fingerprint}`).digest('base64url'),
+  retry: idem?.retry ?? false,
+});
 
 export function ledgerRoutes(ledger: LedgerService, deps: { clock: Clock; maxAmount: number; audit: RecordAudit }): Route[] {
   const max = deps.maxAmount;
@@ -94,7 +97,7 @@ export function ledgerRoutes(ledger: LedgerService, deps: { clock: Clock; maxAmo
       responses: { 201: { description: 'the capture', schema: holdResponse } },
       errors: errors409,
       handler: async ({ params, body, caller, idempotency }) => {
-        const { entry, hold, replayed } = await ledger.captureHold(params.holdId, body ?? {}, caller, requestFingerprint(idempotency));
+        const { entry, hold, replayed } = await ledger.captureHold(params.holdId, body, caller, resolutionRequest(idempotency));
         return holdAnswer(hold, entry, replayed);
       },
     }),
@@ -105,7 +108,7 @@ export function ledgerRoutes(ledger: LedgerService, deps: { clock: Clock; maxAmo
       responses: { 201: { description: 'the release', schema: holdResponse } },
       errors: errors409,
       handler: async ({ params, caller, idempotency }) => {
-        const { entry, hold, replayed } = await ledger.releaseHold(params.holdId, caller, requestFingerprint(idempotency));
+        const { entry, hold, replayed } = await ledger.releaseHold(params.holdId, caller, resolutionRequest(idempotency));
         return holdAnswer(hold, entry, replayed);
       },
     }),

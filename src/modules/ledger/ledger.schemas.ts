@@ -44,7 +44,11 @@ export const holdBody = (max: number) =>
     .strict()
     .meta({ id: 'HoldPoints' });
 export const captureBody = (max: number) =>
-  z.object({ amount: pointsSchema(max).optional() }).strict().meta({ id: 'CaptureHold' });
+  z
+    .object({ amount: pointsSchema(max).optional() })
+    .strict()
+    .default({})
+    .meta({ id: 'CaptureHold', description: 'Optional: without a body (or without amount) the whole hold is captured.' });
 export const reverseBody = (max: number) =>
   z.object({ amount: pointsSchema(max).optional(), code: entryCodeSchema }).strict().meta({ id: 'ReverseEntry' });
 export const adjustBody = (max: number) =>

@@ -196,7 +196,7 @@ export function resolveHold(prev: AccountState, holdId: string, amount: number, 
   s.totals.spent += amount;
   return {
     kind: amount > 0 ? 'capture' : 'release',
-    amount: -amount - expired,
+    amount: 0 - amount - expired, // never -0 for a release
     points: amount,
     lots: captured,
     holdId,

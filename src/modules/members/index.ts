@@ -6,7 +6,7 @@ import { membersRepository } from './members.model.js';
 import { membersRoutes } from './members.routes.js';
 import { membersService, type MembersService } from './members.service.js';
 
-export type { MembersService, SummaryProvider } from './members.service.js';
+export type { MembersService, SummaryProvider, RegistrationListener } from './members.service.js';
 export type { MemberView } from './members.schemas.js';
 export { memberIdSchema, timezoneSchema } from './members.schemas.js';
 

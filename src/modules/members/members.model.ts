@@ -45,6 +45,10 @@ export function membersRepository(db: Connection) {
     async insert(doc: MemberDoc): Promise<void> {
       await Members.collection.insertOne(doc as never);
     },
+    /** Every member id (a scan: for jobs and previews, never a request path). */
+    async listIds(): Promise<string[]> {
+      return (await Members.collection.find({}, { projection: { _id: 1 } }).toArray()).map((d) => String(d._id));
+    },
     async find(memberId: string): Promise<MemberDoc | null> {
       return Members.findById(memberId).lean<MemberDoc>().exec();
     },

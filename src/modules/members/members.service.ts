@@ -14,10 +14,13 @@ const changeable: Record<Caller['role'], ReadonlySet<keyof UpdateMemberInput>> =
 };
 
 export type SummaryProvider = (member: MemberView) => Promise<Record<string, unknown>>;
+/** Told of each new member after it is stored (the events module turns it into a member.registered event). */
+export type RegistrationListener = (member: MemberView, device: CreateMemberInput['device']) => Promise<unknown>;
 
 export function membersService(deps: { repo: MembersRepository; clock: Clock; defaultTimezone: string; audit: RecordAudit }) {
   const { repo, clock } = deps;
   const summaryProviders: SummaryProvider[] = [];
+  const registrationListeners: RegistrationListener[] = [];
 
   async function load(memberId: string): Promise<MemberDoc> {
     const doc = await repo.find(memberId);
@@ -49,7 +52,9 @@ export function membersService(deps: { repo: MembersRepository; clock: Clock; de
         throw err;
       }
       if (doc.birthday) await repo.claimOnce(doc._id, 'birthday', now);
-      return toMemberView(doc);
+      const member = toMemberView(doc);
+      for (const listener of registrationListeners) await listener(member, input.device);
+      return member;
     },
 
     /** Errors: 404 NOT_FOUND. */
@@ -87,6 +92,14 @@ export function membersService(deps: { repo: MembersRepository; clock: Clock; de
       }
       return toMemberView(updated);
     },
+
+    /** Lets another module react to registrations (PRODUCT.md §3: registration is itself an event). */
+    onRegistered(listener: RegistrationListener): void {
+      registrationListeners.push(listener);
+    },
+
+    /** Every member id, for jobs and previews (a scan). */
+    listMemberIds: () => repo.listIds(),
 
     /** Lets another module add its part of the member summary (PRODUCT.md §3). */
     addSummaryProvider(provider: SummaryProvider): void {

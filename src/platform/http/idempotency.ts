@@ -113,7 +113,7 @@ export function idempotencyWrapper(db: Connection, clock: Clock, faults: Faults 
 
   const wrap: RouteWrapper = async (route: Route, ctx: Context, caller: Caller, raw: unknown, run) => {
     if (!route.idempotent) return run({});
-    const key = ctx.get('Idempotency-Key');
+    const key = typeof route.idempotent === 'object' ? route.idempotent.keyFrom(raw) : ctx.get('Idempotency-Key');
     if (!KEY.test(key)) {
       throw new AppError(400, 'IDEMPOTENCY_KEY_REQUIRED', 'send an Idempotency-Key header of 1–128 printable characters');
     }

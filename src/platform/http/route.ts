@@ -34,8 +34,11 @@ export type RouteDef<P, Q, B> = {
   responses: Record<number, { description: string; schema?: ZodType; contentType?: string }>;
   /** The errors the use case can answer with, listed in the OpenAPI document. */
   errors?: readonly number[];
-  /** Mutations that move points or stock take an Idempotency-Key (PRODUCT.md §2). */
-  idempotent?: boolean;
+  /**
+   * Mutations that move points or stock take an Idempotency-Key (PRODUCT.md §2); `keyFrom` takes the key from the
+   * (validated) body instead, as events do with their eventId.
+   */
+  idempotent?: boolean | { keyFrom: (body: unknown) => string };
   handler: (input: RouteInput<P, Q, B>) => Promise<RouteResult> | RouteResult;
 };
 

@@ -1,0 +1,173 @@
+/**
+ * Runs the k6 ledger scenarios against a service this script starts, then checks that nothing was lost or doubled.
+ *
+ *     npm run load -- [--scenario mix|hot|all] [--duration 30s] [--vus 16] [--members 200] [--smoke]
+ *
+ * It provisions the database like the service does (MONGODB_URI, DB_ENGINE or the embedded default), starts the
+ * service in-process on a loopback port with a fresh JWT secret, seeds the members with an opening balance, installs
+ * the pinned k6 if needed and runs the scenario(s). Then, per scenario, the points k6 saw move (earned − spent −
+ * captured) must equal the change of Σ(available + held) over its members; and after the service has shut down
+ * (which writes the account caches) the whole store must pass the ledger check (PRODUCT.md §4). Exits 1 when a k6
+ * threshold failed or an invariant is broken, and stops the service and the engine whatever happens.
+ * `--smoke` is a 5 s run with 4 VUs over 20 members, for CI.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig, repoRoot } from '../src/config.js';
+import { checkLedger } from '../src/modules/ledger/index.js';
+import { connectDatabase } from '../src/platform/db/connection.js';
+import { provisionDatabase, type Provisioned } from '../src/platform/db/provision.js';
+import { startServer, type RunningServer } from '../src/server.js';
+import { balances, generateSecret, seedMembers, serviceToken } from './lib/api.js';
+import { ensureK6 } from './lib/k6.js';
+
+const { values } = parseArgs({
+  options: {
+    scenario: { type: 'string', default: 'mix' },
+    duration: { type: 'string' },
+    vus: { type: 'string' },
+    members: { type: 'string' },
+    smoke: { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+const out = (line: string) => process.stdout.write(`${line}\n`);
+function usage(problem: string): never {
+  process.stderr.write(`${problem}\nusage: npm run load -- [--scenario mix|hot|all] [--duration 30s] [--vus N] [--members N] [--smoke]\n`);
+  process.exit(2);
+}
+
+const scenarios = values.scenario === 'all' ? (['mix', 'hot'] as const) : [values.scenario];
+if (!scenarios.every((s) => s === 'mix' || s === 'hot')) usage(`unknown scenario ${values.scenario}`);
+const positive = (v: string | undefined, name: string) => {
+  if (v === undefined) return undefined;
+  if (!/^[1-9]\d*$/.test(v)) usage(`--${name} must be a positive integer`);
+  return Number(v);
+};
+const duration = values.duration ?? (values.smoke ? '5s' : '30s');
+if (!/^\d+(s|m)?$/.test(duration)) usage('--duration looks like 30s, 2m or 45');
+const vusOption = positive(values.vus, 'vus') ?? (values.smoke ? 4 : undefined);
+const memberCount = positive(values.members, 'members') ?? (values.smoke ? 20 : 200);
+/** The longest a k6 run may take beyond its duration (ramp-down, summary) before it is killed. */
+const K6_GRACE_MS = 90_000;
+
+const runId = randomBytes(4).toString('hex');
+const mixMembers = Array.from({ length: memberCount }, (_, i) => `load-${runId}-${String(i + 1).padStart(6, '0')}`);
+const hotMember = `load-${runId}-hot`;
+const resultsDir = path.join(repoRoot, 'load', 'results');
+
+const secret = generateSecret();
+// The database is ours to fill unless the caller named one; a generated name is dropped at the end.
+const dbNamed = Boolean(process.env.MONGODB_DB_NAME);
+const env = {
+  ...process.env,
+  JWT_SECRET: secret,
+  JWT_ALGORITHM: 'HS256',
+  PORT: '0',
+  HOST: '127.0.0.1',
+  LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  MONGODB_DB_NAME: process.env.MONGODB_DB_NAME ?? `load_${runId}`,
+};
+const config = loadConfig(env);
+const token = serviceToken(secret);
+
+type Scenario = 'mix' | 'hot';
+type Counters = { earned: number; spent: number; captured: number };
+
+/** Runs one k6 script to its end (or kills it past its time); returns its exit code and the counters it exported. */
+async function runK6(k6: string, scenario: Scenario, baseUrl: string): Promise<{ code: number; counters: Counters }> {
+  const summary = path.join(resultsDir, `${scenario}-${runId}.json`);
+  const script = path.join(repoRoot, 'load', `ledger-${scenario}.js`);
+  const vus = vusOption ?? (scenario === 'hot' ? 64 : 16);
+  out(`\n== k6 ${scenario}: ${vus} VUs for ${duration} against ${baseUrl} (${scenario === 'hot' ? `member ${hotMember}` : `${memberCount} members`})`);
+  const child = spawn(k6, ['run', '--quiet', '--no-usage-report', '--summary-export', summary, script], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      BASE_URL: baseUrl,
+      SERVICE_TOKEN: token,
+      MEMBERS: String(memberCount),
+      MEMBER_PREFIX: `load-${runId}-`,
+      HOT_MEMBER: hotMember,
+      VUS: String(vus),
+      DURATION: duration,
+      K6_NO_USAGE_REPORT: 'true',
+    },
+  });
+  const seconds = Number(duration.replace(/[sm]$/, '')) * (duration.endsWith('m') ? 60 : 1);
+  const killer = setTimeout(() => child.kill('SIGKILL'), seconds * 1000 + K6_GRACE_MS);
+  const code = await new Promise<number>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (c, signal) => resolve(c ?? (signal ? 128 : 1)));
+  });
+  clearTimeout(killer);
+  let counters: Counters = { earned: 0, spent: 0, captured: 0 };
+  try {
+    const metrics = (JSON.parse(await readFile(summary, 'utf8')) as { metrics: Record<string, { count?: number }> }).metrics;
+    const count = (name: string) => metrics[name]?.count ?? 0;
+    counters = { earned: count('points_earned'), spent: count('points_spent'), captured: count('points_captured') };
+  } catch (err) {
+    out(`FAIL k6 wrote no summary (${(err as Error).message})`);
+    return { code: code || 1, counters };
+  }
+  return { code, counters };
+}
+
+const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+
+async function main(): Promise<number> {
+  let engine: Provisioned | undefined;
+  let server: RunningServer | undefined;
+  const failures: string[] = [];
+  try {
+    engine = await provisionDatabase({ db: config.db, toolsDir: config.toolsDir, log: out });
+    out(`database: ${engine.description}, database name ${config.db.name}`);
+    // The service gets the engine's address, so it does not start one of its own and we can check the store after it stops.
+    server = await startServer(loadConfig({ ...env, MONGODB_URI: engine.uri }));
+    out(`service: ${server.url}`);
+    const k6 = await ensureK6(config.toolsDir, out);
+    await mkdir(resultsDir, { recursive: true });
+
+    for (const scenario of scenarios as Scenario[]) {
+      const members = scenario === 'hot' ? [hotMember] : mixMembers;
+      await seedMembers(server.url, token, members, { openingPoints: 1000 });
+      const before = sum(await balances(server.url, token, members));
+      const { code, counters } = await runK6(k6, scenario, server.url);
+      if (code !== 0) failures.push(`k6 ${scenario} exited with ${code}${code === 99 ? ' (a threshold failed)' : ''}`);
+      const after = sum(await balances(server.url, token, members));
+      const expected = before + counters.earned - counters.spent - counters.captured;
+      const line = `${scenario}: balances before ${before} + earned ${counters.earned} − spent ${counters.spent} − captured ${counters.captured} = ${expected}; Σ(available + held) after = ${after}`;
+      if (expected === after) out(`balance check OK: ${line}`);
+      else failures.push(`balance check FAILED: ${line}`);
+    }
+
+    await server.close(); // writes the account caches; the engine stays up (the service did not start it)
+    server = undefined;
+    const conn = await connectDatabase(engine.uri, config.db.name, config.db.timeoutMs);
+    try {
+      const report = await checkLedger(conn);
+      out(`ledger check: ${report.accounts} accounts, ${report.entries} entries, ${report.violations.length} violations, ${report.staleCaches.length} stale caches`);
+      for (const v of report.violations.slice(0, 50)) out(`VIOLATION ${v}`);
+      if (report.violations.length > 0) failures.push(`${report.violations.length} ledger invariant violations`);
+      if (report.staleCaches.length > 0) out(`note: account caches behind their entries after shutdown: ${report.staleCaches.slice(0, 10).join(', ')}`);
+      if (dbNamed || report.violations.length > 0) out(`the data stays in database ${config.db.name}`);
+      else await conn.dropDatabase();
+    } finally {
+      await conn.close();
+    }
+  } catch (err) {
+    failures.push(`load run failed: ${(err as Error).stack ?? String(err)}`);
+  } finally {
+    await server?.close().catch(() => {});
+    await engine?.stop().catch(() => {});
+  }
+  for (const f of failures) out(`FAIL ${f}`);
+  if (failures.length === 0) out(`load ${scenarios.join('+')}: thresholds passed, invariants OK`);
+  return failures.length === 0 ? 0 : 1;
+}
+
+process.exit(await main());

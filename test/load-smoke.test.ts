@@ -1,0 +1,41 @@
+import { spawn } from 'node:child_process';
+import { describe, expect, inject, it } from 'vitest';
+import { repoRoot } from '../src/config.js';
+import { connectDatabase } from '../src/platform/db/connection.js';
+import { freshDbName } from './helpers/app.js';
+
+/** Runs a command to its end, returning its exit code and everything it printed. */
+function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, output }));
+  });
+}
+
+describe('load smoke', () => {
+  // The first run on a clean machine compiles k6 (a few minutes); the smoke itself takes seconds.
+  it('when the ledger mix runs briefly against the test engine, then k6 thresholds pass and the invariants hold', { timeout: 15 * 60_000 }, async () => {
+    const uri = inject('mongoUri');
+    const dbName = freshDbName('load');
+    try {
+      const { code, output } = await run('npx', ['tsx', 'scripts/load.ts', '--scenario', 'mix', '--smoke'], {
+        ...process.env,
+        MONGODB_URI: uri,
+        MONGODB_DB_NAME: dbName,
+        LOG_LEVEL: 'warn',
+      });
+      expect(code, output).toBe(0);
+      expect(output).toContain('balance check OK: mix');
+      expect(output).toMatch(/ledger check: 20 accounts, \d+ entries, 0 violations/);
+      expect(output).toContain('load mix: thresholds passed, invariants OK');
+    } finally {
+      const db = await connectDatabase(uri, dbName, 3000);
+      await db.dropDatabase().catch(() => {});
+      await db.close();
+    }
+  });
+});
