@@ -1,13 +1,18 @@
+import { hostname } from 'node:os';
 import Koa from 'koa';
 import type { Connection } from 'mongoose';
 import type { Config } from './config.js';
 import { createAuditModule } from './modules/audit/index.js';
-import { createLedgerModule } from './modules/ledger/index.js';
+import { createEventsModule } from './modules/events/index.js';
+import { createGrowthLedger, createLedgerModule } from './modules/ledger/index.js';
 import { createMembersModule } from './modules/members/index.js';
+import { createRulesModule } from './modules/rules/index.js';
+import { createTiersModule } from './modules/tiers/index.js';
 import type { Clock } from './platform/clock.js';
 import { AppError } from './platform/errors.js';
 import type { Faults } from './platform/faults.js';
 import { idempotencyWrapper } from './platform/http/idempotency.js';
+import { jobRunner } from './platform/jobs.js';
 import { errorHandler } from './platform/http/error-handler.js';
 import { requestContext } from './platform/http/request-context.js';
 import type { Route } from './platform/http/route.js';
@@ -38,9 +43,33 @@ export function createApp(deps: AppDeps) {
   const audit = createAuditModule({ db, clock });
   const members = createMembersModule({ db, clock, defaultTimezone: config.defaultTimezone, audit: audit.record });
   const ledger = createLedgerModule({ db, clock, config, logger, metrics, members: members.service, audit: audit.record, ...(deps.faults ? { faults: deps.faults } : {}) });
+  const growth = createGrowthLedger({ db, clock, config, logger, metrics, members: members.service, ...(deps.faults ? { faults: deps.faults } : {}) });
+  const rules = createRulesModule({ db, clock, audit: audit.record, programTimezone: config.ledger.programTimezone });
+  const jobs = jobRunner(db, clock, `${hostname()}:${process.pid}`);
+  const tiers = createTiersModule({
+    db,
+    clock,
+    audit: audit.record,
+    growth: growth.service,
+    members: members.service,
+    programTimezone: config.ledger.programTimezone,
+    jobs,
+    logger,
+  });
+  const events = createEventsModule({
+    db,
+    clock,
+    members: members.service,
+    rules: rules.service,
+    points: ledger.service,
+    growth: growth.service,
+    tierContext: (memberId) => tiers.service.tierContext(memberId),
+    onGrowth: (memberId) => tiers.service.onGrowth(memberId),
+  });
+  members.service.onRegistered((member, device) => events.service.memberRegistered(member, device));
   const idempotency = idempotencyWrapper(db, clock, deps.faults);
 
-  const businessRoutes: Route[] = [...members.routes, ...ledger.routes, ...audit.routes];
+  const businessRoutes: Route[] = [...members.routes, ...ledger.routes, ...events.routes, ...rules.routes, ...tiers.routes, ...audit.routes];
   let document: object | undefined;
   const openapi = (): object => (document ??= buildOpenApiDocument(routes));
   const routes: Route[] = [...systemRoutes({ db, engine: deps.engine, metrics, timeoutMs: config.db.timeoutMs, openapi }), ...businessRoutes];
@@ -60,17 +89,22 @@ export function createApp(deps: AppDeps) {
   app.use(router.routes());
   app.use(router.allowedMethods());
 
-  const ready = Promise.all([members.init(), ledger.init(), audit.init(), idempotency.init()]).then(() => undefined);
+  const ready = Promise.all([members.init(), ledger.init(), growth.init(), rules.init(), tiers.init(), jobs.init(), events.init(), audit.init(), idempotency.init()]).then(
+    () => undefined,
+  );
   return {
     app,
     ready,
     metrics,
-    services: { members: members.service, ledger: ledger.service },
+    services: { members: members.service, ledger: ledger.service, growth: growth.service, rules: rules.service, tiers: tiers.service, events: events.service },
     openapi,
     /** Starts the background jobs (ledger sweeps); returns the function that stops them. */
-    startJobs: () => ledger.startSweeps(),
+    startJobs: () => {
+      const stops = [ledger.startSweeps(), growth.startSweeps(), tiers.startJobs(config.ledger.sweepIntervalMs)];
+      return () => stops.forEach((stop) => stop());
+    },
     /** Writes pending cache documents; called on shutdown and by tests before checking the store. */
-    flush: () => ledger.service.flush(),
+    flush: () => Promise.all([ledger.service.flush(), growth.service.flush()]).then(() => undefined),
   };
 }
 export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,71 @@
+import { Schema, type Connection } from 'mongoose';
+import type { Collection } from 'mongodb';
+import { ensureCollection, isDuplicateKey } from '../../platform/db/connection.js';
+
+export type EventDoc = { _id: string; eventId: string; memberId: string; type: string; occurredAt: Date; properties: Record<string, unknown>; source: string; receivedAt: Date };
+/** What an order earned: claimed by the first order.paid of (member, order); a second event for the order is refused. */
+export type OrderDoc = { _id: string; eventScope: string; orderAmount: number; fired: Array<{ rule: string; points: number; growth: number }>; at: Date };
+/** The ledger entries an order's rules produced, one document per (ledger, rule), keyed so refunds read them by _id. */
+export type OrderEntryDoc = { _id: string; entryId: string; amount: number };
+/** One refund of an order: slot n of the order's refunds, taken by one refund event. */
+export type RefundDoc = { _id: string; eventScope: string; amount: number; at: Date };
+
+const ignoreDuplicate = (err: unknown) => {
+  if (!isDuplicateKey(err)) throw err;
+};
+
+export function eventsRepository(db: Connection) {
+  const models = {
+    events: db.model('Event', new Schema({}, { collection: 'events', strict: false, versionKey: false })),
+    orders: db.model('OrderEarning', new Schema({}, { collection: 'order_earnings', strict: false, versionKey: false })),
+    orderEntries: db.model('OrderEntry', new Schema({}, { collection: 'order_entries', strict: false, versionKey: false })),
+    refunds: db.model('OrderRefund', new Schema({}, { collection: 'order_refunds', strict: false, versionKey: false })),
+  };
+  const events = models.events.collection as unknown as Collection<EventDoc>;
+  const orders = models.orders.collection as unknown as Collection<OrderDoc>;
+  const orderEntries = models.orderEntries.collection as unknown as Collection<OrderEntryDoc>;
+  const refunds = models.refunds.collection as unknown as Collection<RefundDoc>;
+  return {
+    async init() {
+      for (const m of Object.values(models)) await ensureCollection(m);
+    },
+    /** Keeps every accepted event for audit; a retried event is stored once. */
+    saveEvent: (doc: EventDoc) => events.insertOne(doc).then(() => undefined, ignoreDuplicate),
+    /** Claims an order for an event; answers the existing claim when the order is taken (by this event or another). */
+    async claimOrder(doc: OrderDoc): Promise<OrderDoc> {
+      try {
+        await orders.insertOne(doc);
+        return doc;
+      } catch (err) {
+        ignoreDuplicate(err);
+        return (await orders.findOne({ _id: doc._id })) as OrderDoc;
+      }
+    },
+    getOrder: (id: string) => orders.findOne({ _id: id }),
+    linkEntry: (doc: OrderEntryDoc) => orderEntries.insertOne(doc).then(() => undefined, ignoreDuplicate),
+    getLink: (id: string) => orderEntries.findOne({ _id: id }),
+    /** Takes the next refund slot of an order for a refund event (or finds the one it took); returns all slots up to it. */
+    async takeRefundSlot(orderKey: string, eventScope: string, amount: number, at: Date): Promise<RefundDoc[]> {
+      const earlier: RefundDoc[] = [];
+      for (let n = 1; n <= 1000; n++) {
+        const _id = `${orderKey}#${n}`;
+        const existing = await refunds.findOne({ _id });
+        if (existing) {
+          earlier.push(existing);
+          if (existing.eventScope === eventScope) return earlier;
+          continue;
+        }
+        try {
+          const doc = { _id, eventScope, amount, at };
+          await refunds.insertOne(doc);
+          return [...earlier, doc];
+        } catch (err) {
+          ignoreDuplicate(err);
+          n--; // another refund took this slot first: read it and go on
+        }
+      }
+      throw new Error(`order ${orderKey} has more than 1000 refunds`);
+    },
+  };
+}
+export type EventsRepository = ReturnType<typeof eventsRepository>;

@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import '../../platform/openapi.js';
+import { memberIdSchema } from '../members/index.js';
+import { eventTypeSchema } from '../rules/index.js';
+
+/** Event properties are a flat bag of scalars (and lists of scalars): nothing nested, nothing that looks like an operator. */
+const propertyValue = z.union([
+  z.string().max(256),
+  z.number().finite(),
+  z.boolean(),
+  z.null(),
+  z.array(z.union([z.string().max(256), z.number().finite()])).max(50),
+]);
+
+export const eventBody = z
+  .object({
+    eventId: z.string().regex(/^[\x21-\x7e]{1,128}$/, '1–128 printable characters without spaces'),
+    memberId: memberIdSchema,
+    type: eventTypeSchema,
+    occurredAt: z.iso.datetime({ offset: true }),
+    properties: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,39}$/, 'a property name'), propertyValue).refine((p) => Object.keys(p).length <= 50, 'at most 50 properties').default({}),
+  })
+  .strict()
+  .superRefine((e, ctx) => {
+    const p = e.properties;
+    if (e.type === 'order.paid' || e.type === 'order.refunded') {
+      if (typeof p.orderId !== 'string' || p.orderId.length === 0) ctx.addIssue({ code: 'custom', path: ['properties', 'orderId'], message: `${e.type} needs a string orderId` });
+      if (typeof p.amount !== 'number' || p.amount <= 0) ctx.addIssue({ code: 'custom', path: ['properties', 'amount'], message: `${e.type} needs a positive amount` });
+    }
+  })
+  .meta({ id: 'Event' });
+export type EventInput = z.infer<typeof eventBody>;
+
+export const dryRunBody = z.object({ event: eventBody }).strict().meta({ id: 'DryRun' });
+
+const effects = z.object({
+  points: z.array(z.object({ rule: z.string(), points: z.number().int(), entryId: z.string() })),
+  growth: z.array(z.object({ rule: z.string(), growth: z.number().int(), entryId: z.string() })),
+  notFired: z.array(z.object({ rule: z.string(), reason: z.string() })),
+  reversed: z.array(z.object({ ledger: z.enum(['points', 'growth']), entryId: z.string(), reversalId: z.string(), amount: z.number().int() })),
+  /** The tier change the growth caused (threshold mode upgrades at once). */
+  tierChange: z.object({ from: z.string().nullable(), to: z.string() }).nullable(),
+});
+export type Effects = z.infer<typeof effects>;
+
+export const eventResponse = z
+  .object({ event: z.object({ eventId: z.string(), memberId: z.string(), type: z.string(), occurredAt: z.string() }), effects })
+  .meta({ id: 'EventResult' });
+
+export const dryRunResponse = z
+  .object({
+    evaluations: z.array(
+      z.object({ rule: z.string(), fired: z.boolean(), reason: z.string().optional(), points: z.number().int().optional(), growth: z.number().int().optional(), multiplier: z.number().optional() }),
+    ),
+    totalPoints: z.number().int(),
+    totalGrowth: z.number().int(),
+  })
+  .meta({ id: 'DryRunResult' });

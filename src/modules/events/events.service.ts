@@ -1,0 +1,178 @@
+import { AppError, conflict, validationFailed } from '../../platform/errors.js';
+import type { Clock } from '../../platform/clock.js';
+import type { Caller } from '../../platform/http/route.js';
+import { derivedOpId, type LedgerService } from '../ledger/index.js';
+import type { MembersService, MemberView } from '../members/index.js';
+import type { MemberContext, RulesService } from '../rules/index.js';
+import type { EventsRepository } from './events.model.js';
+import type { Effects, EventInput } from './events.schemas.js';
+
+/** How far in the future an event's occurredAt may be (clock skew between the backend and us). */
+const FUTURE_TOLERANCE_MS = 5 * 60_000;
+
+/** The ledger code for points an event type pays (PRODUCT.md §4 codes). */
+function entryCode(type: string): string {
+  if (type.startsWith('order.')) return 'order';
+  if (type === 'member.registered') return 'registration';
+  if (type === 'content.shared') return 'share';
+  if (type === 'review.posted') return 'review';
+  if (type.startsWith('member.checked_in')) return 'checkin';
+  return 'promotion';
+}
+
+export type TierContext = (memberId: string) => Promise<Pick<MemberContext, 'tier' | 'tierMultiplier'>>;
+/** Called after growth was added; answers the tier change it caused, if any. */
+export type OnGrowth = (memberId: string) => Promise<{ from: string | null; to: string } | undefined>;
+const noTier: TierContext = async () => ({ tier: null, tierMultiplier: 1 });
+
+export type EventsDeps = {
+  repo: EventsRepository;
+  clock: Clock;
+  members: MembersService;
+  rules: RulesService;
+  points: LedgerService;
+  growth: LedgerService;
+  tierContext?: TierContext;
+  onGrowth?: OnGrowth;
+};
+
+export function eventsService(deps: EventsDeps) {
+  const { repo, clock, rules } = deps;
+  const tierContext = deps.tierContext ?? noTier;
+  const ledgers = { points: deps.points, growth: deps.growth };
+
+  async function memberContext(member: MemberView): Promise<MemberContext> {
+    return { ...(await tierContext(member.memberId)), timezone: member.timezone, birthday: member.birthday };
+  }
+
+  function checkTime(occurredAt: Date): void {
+    if (occurredAt.getTime() > clock.now().getTime() + FUTURE_TOLERANCE_MS) {
+      throw validationFailed([{ path: 'body.occurredAt', message: 'is in the future' }]);
+    }
+  }
+
+  /** Pays the fired rules of an event; each payment's op id is (event, rule), so replays and retries pay once. */
+  async function payRules(event: EventInput, occurredAt: Date, member: MemberView, scope: string, actor: Caller, retry: boolean, effects: Effects) {
+    const evaluations = await rules.evaluate({ type: event.type, occurredAt, properties: event.properties }, await memberContext(member));
+    const orderKey = event.type === 'order.paid' ? `${member.memberId}:${String(event.properties.orderId)}` : undefined;
+    const fired = evaluations.sort((a, b) => a.rule.localeCompare(b.rule));
+    if (orderKey) {
+      // One order earns once, whatever event ids the backend sends for it; claimed before caps so a duplicate takes none.
+      const firing = fired.flatMap((ev) => (ev.fired ? [{ rule: ev.rule, points: ev.points, growth: ev.growth }] : []));
+      const claim = await repo.claimOrder({ _id: orderKey, eventScope: scope, orderAmount: Number(event.properties.amount), fired: firing, at: clock.now() });
+      if (claim.eventScope !== scope) throw conflict('ORDER_ALREADY_PROCESSED', `order ${String(event.properties.orderId)} was already reported by another event`);
+    }
+    const paying: Array<{ rule: string; points: number; growth: number }> = [];
+    for (const ev of fired) {
+      if (!ev.fired) {
+        effects.notFired.push({ rule: ev.rule, reason: ev.reason });
+        continue;
+      }
+      const capped = await rules.claimCaps(ev.ruleDoc, member.memberId, scope, occurredAt);
+      if (capped) effects.notFired.push({ rule: ev.rule, reason: capped });
+      else paying.push({ rule: ev.rule, points: ev.points, growth: ev.growth });
+    }
+    for (const p of paying) {
+      for (const ledger of ['points', 'growth'] as const) {
+        const amount = ledger === 'points' ? p.points : p.growth;
+        if (amount <= 0) continue;
+        const { entry } = await ledgers[ledger].earnPoints(
+          member.memberId,
+          { amount, code: entryCode(event.type), ref: { type: 'event', id: event.eventId } },
+          { opId: derivedOpId(ledger, 'event', scope, p.rule), actor, retry },
+        );
+        if (ledger === 'points') effects.points.push({ rule: p.rule, points: amount, entryId: entry._id });
+        else effects.growth.push({ rule: p.rule, growth: amount, entryId: entry._id });
+        if (orderKey) await repo.linkEntry({ _id: `${orderKey}|${ledger}|${p.rule}`, entryId: entry._id, amount });
+      }
+    }
+  }
+
+  /** Reverses what an order earned in proportion to what has been refunded so far, never beyond what is left. */
+  async function reverseOrder(event: EventInput, member: MemberView, scope: string, actor: Caller, retry: boolean, effects: Effects) {
+    const orderKey = `${member.memberId}:${String(event.properties.orderId)}`;
+    const order = await repo.getOrder(orderKey);
+    if (!order) return; // the order earned nothing here: nothing to take back
+    const slots = await repo.takeRefundSlot(orderKey, scope, Number(event.properties.amount), clock.now());
+    const refunded = slots.reduce((sum, s) => sum + s.amount, 0);
+    const share = Math.min(refunded / order.orderAmount, 1);
+    for (const fired of order.fired) {
+      for (const ledger of ['points', 'growth'] as const) {
+        const link = await repo.getLink(`${orderKey}|${ledger}|${fired.rule}`);
+        if (!link) continue;
+        const upTo = share >= 1 ? link.amount : Math.floor(link.amount * share + 1e-9);
+        const result = await ledgers[ledger].reverseEntryUpTo(
+          link.entryId,
+          { upTo, code: 'order_refund' },
+          { opId: derivedOpId(ledger, 'refund', scope, link.entryId), actor, retry },
+        );
+        if (result) effects.reversed.push({ ledger, entryId: link.entryId, reversalId: result.entry._id, amount: result.entry.points });
+      }
+    }
+  }
+
+  return {
+    /**
+     * Processes an event synchronously and answers every effect (PRODUCT.md §5). The eventId is the idempotency key.
+     * Errors: 400 VALIDATION_FAILED (occurredAt in the future), 404 NOT_FOUND (member), 409 MEMBER_FROZEN,
+     * 409 ORDER_ALREADY_PROCESSED.
+     */
+    async processEvent(caller: Caller, event: EventInput, idem: { scope: string; retry: boolean }) {
+      const occurredAt = new Date(event.occurredAt);
+      checkTime(occurredAt);
+      const member = await deps.members.getMember(event.memberId);
+      if (member.status === 'frozen') throw new AppError(409, 'MEMBER_FROZEN', 'the member is frozen and can neither earn nor spend');
+      await repo.saveEvent({
+        _id: idem.scope,
+        eventId: event.eventId,
+        memberId: event.memberId,
+        type: event.type,
+        occurredAt,
+        properties: event.properties,
+        source: `${caller.role}:${caller.sub}`,
+        receivedAt: clock.now(),
+      });
+      const effects: Effects = { points: [], growth: [], notFired: [], reversed: [], tierChange: null };
+      if (event.type === 'order.refunded') await reverseOrder(event, member, idem.scope, caller, idem.retry, effects);
+      else await payRules(event, occurredAt, member, idem.scope, caller, idem.retry, effects);
+      if (effects.growth.length > 0 && deps.onGrowth) effects.tierChange = (await deps.onGrowth(member.memberId)) ?? null;
+      return {
+        event: { eventId: event.eventId, memberId: event.memberId, type: event.type, occurredAt: occurredAt.toISOString() },
+        effects,
+      };
+    },
+
+    /**
+     * Emits member.registered for a new member (PRODUCT.md §3, §5), keyed by the member id so it pays once. A crash
+     * between storing the member and this event loses the registration rules' payment for that member (the
+     * registration itself answered 500 and a retry answers MEMBER_EXISTS); see docs/DECISIONS.md.
+     */
+    async memberRegistered(member: MemberView, device: { id?: string; ip?: string } | undefined) {
+      const event: EventInput = {
+        eventId: `member.registered:${member.memberId}`,
+        memberId: member.memberId,
+        type: 'member.registered',
+        occurredAt: member.createdAt,
+        properties: { ...(device?.id ? { deviceId: device.id } : {}), ...(device?.ip ? { ip: device.ip } : {}) },
+      };
+      return this.processEvent({ role: 'service', sub: 'members' }, event, { scope: event.eventId, retry: false });
+    },
+
+    /** What the rules would pay for an event, without writing anything (caps are not consulted). Errors: 404. */
+    async dryRun(event: EventInput) {
+      const member = await deps.members.getMember(event.memberId);
+      const evaluations = await rules.evaluate(
+        { type: event.type, occurredAt: new Date(event.occurredAt), properties: event.properties },
+        await memberContext(member),
+      );
+      const view = evaluations.map(({ ruleDoc: _r, ...e }) => e);
+      const fired = view.filter((e): e is Extract<typeof e, { fired: true }> => e.fired);
+      return {
+        evaluations: view,
+        totalPoints: fired.reduce((s, e) => s + e.points, 0),
+        totalGrowth: fired.reduce((s, e) => s + e.growth, 0),
+      };
+    },
+  };
+}
+export type EventsService = ReturnType<typeof eventsService>;

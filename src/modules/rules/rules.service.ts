@@ -1,0 +1,78 @@
+import { DateTime } from 'luxon';
+import type { Clock } from '../../platform/clock.js';
+import { notFound } from '../../platform/errors.js';
+import type { Caller } from '../../platform/http/route.js';
+import type { RecordAudit } from '../audit/index.js';
+import { evaluateRule, type Evaluation, type MemberContext, type Rule, type RuleEvent } from './rules.evaluate.js';
+import type { RuleDoc, RulesRepository } from './rules.model.js';
+import type { RuleInput } from './rules.schemas.js';
+
+/** How long an instance serves rules from memory before re-reading them (changes made on this instance apply at once). */
+const CACHE_MS = 2000;
+
+export const toRuleView = (d: RuleDoc) => {
+  const { _id, createdAt, updatedAt, ...rule } = d;
+  return { ...rule, code: _id, createdAt: createdAt.toISOString(), updatedAt: updatedAt.toISOString() };
+};
+
+export function rulesService(deps: { repo: RulesRepository; clock: Clock; audit: RecordAudit; programTimezone: string }) {
+  const { repo, clock } = deps;
+  let cache: { at: number; rules: RuleDoc[] } | undefined;
+
+  async function activeRules(): Promise<RuleDoc[]> {
+    const now = Date.now();
+    if (!cache || now - cache.at > CACHE_MS) cache = { at: now, rules: await repo.all() };
+    return cache.rules;
+  }
+
+  return {
+    /** Creates or replaces a rule (audited). Returns whether it was created. */
+    async putRule(caller: Caller, code: string, input: RuleInput, requestId: string): Promise<{ rule: RuleDoc; created: boolean }> {
+      const before = await repo.get(code);
+      const now = clock.now();
+      const rule: RuleDoc = { ...input, code, _id: code, createdAt: before?.createdAt ?? now, updatedAt: now };
+      await repo.save(rule);
+      cache = undefined;
+      await deps.audit({
+        actor: caller,
+        action: before ? 'earning-rule.update' : 'earning-rule.create',
+        target: { type: 'earning-rule', id: code },
+        before: before ? toRuleView(before) : null,
+        after: toRuleView(rule),
+        requestId,
+      });
+      return { rule, created: !before };
+    },
+
+    /** Errors: 404 NOT_FOUND. */
+    async getRule(code: string): Promise<RuleDoc> {
+      const rule = await repo.get(code);
+      if (!rule) throw notFound('earning rule');
+      return rule;
+    },
+
+    listRules: () => repo.all(),
+
+    /** Every rule of the event's type, evaluated for this member, without writing anything. */
+    async evaluate(event: RuleEvent, member: MemberContext): Promise<Array<Evaluation & { ruleDoc: Rule }>> {
+      const rules = (await activeRules()).filter((r) => r.eventType === event.type);
+      return rules.map((r) => ({ ...evaluateRule(r, event, member, deps.programTimezone), ruleDoc: r }));
+    },
+
+    /**
+     * Takes the rule's daily and monthly cap slots for this event (member's calendar, program time zone).
+     * Returns the cap that stopped it, or undefined when it may pay.
+     */
+    async claimCaps(rule: Rule, memberId: string, eventScope: string, occurredAt: Date): Promise<string | undefined> {
+      const local = DateTime.fromJSDate(occurredAt, { zone: deps.programTimezone });
+      if (rule.caps.perMonth && !(await repo.takeSlot(`${rule.code}|${memberId}|${local.toFormat('yyyy-MM')}`, rule.caps.perMonth, eventScope, clock.now()))) {
+        return 'the monthly cap of this rule is reached';
+      }
+      if (rule.caps.perDay && !(await repo.takeSlot(`${rule.code}|${memberId}|${local.toISODate()}`, rule.caps.perDay, eventScope, clock.now()))) {
+        return 'the daily cap of this rule is reached';
+      }
+      return undefined;
+    },
+  };
+}
+export type RulesService = ReturnType<typeof rulesService>;

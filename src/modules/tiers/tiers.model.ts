@@ -1,0 +1,76 @@
+import { Schema, type Connection } from 'mongoose';
+import type { Collection } from 'mongodb';
+import { ensureCollection, isDuplicateKey } from '../../platform/db/connection.js';
+import type { LadderInput } from './tiers.schemas.js';
+
+/** A ladder version: every PUT inserts the next version, so concurrent changes cannot both claim one. */
+export type LadderDoc = LadderInput & { _id: number; updatedAt: Date; actor: string };
+/** One tier change of a member; `_id` is `<memberId>:<seq>`, so two racing changes cannot both be the next. */
+export type TierChangeDoc = {
+  _id: string;
+  memberId: string;
+  seq: number;
+  from: string | null;
+  to: string;
+  reason: string;
+  growth: number;
+  ladderVersion: number;
+  at: Date;
+  validUntil: Date | null;
+};
+
+const changeId = (memberId: string, seq: number) => `${memberId}:${String(seq).padStart(6, '0')}`;
+
+export function tiersRepository(db: Connection) {
+  const laddersModel = db.model('TierLadder', new Schema({ _id: Number }, { collection: 'tier_ladders', strict: false, versionKey: false }));
+  const historyModel = db.model('TierChange', new Schema({}, { collection: 'tier_history', strict: false, versionKey: false }));
+  const ladders = laddersModel.collection as unknown as Collection<LadderDoc>;
+  const history = historyModel.collection as unknown as Collection<TierChangeDoc>;
+  let knownVersion = 0;
+  return {
+    async init() {
+      await ensureCollection(laddersModel);
+      await ensureCollection(historyModel);
+    },
+    /** The newest ladder: from the last version seen, follow versions forward by _id. */
+    async currentLadder(): Promise<LadderDoc | null> {
+      let current = knownVersion > 0 ? await ladders.findOne({ _id: knownVersion }) : null;
+      for (;;) {
+        const next = await ladders.findOne({ _id: knownVersion + 1 });
+        if (!next) return current;
+        current = next;
+        knownVersion = next._id;
+      }
+    },
+    /** Inserts the next version; false when another writer took it first. */
+    async insertLadder(doc: LadderDoc): Promise<boolean> {
+      try {
+        await ladders.insertOne(doc);
+        return true;
+      } catch (err) {
+        if (isDuplicateKey(err)) return false;
+        throw err;
+      }
+    },
+    /** A member's changes, oldest first (few per member: read by _id until one is missing). */
+    async changes(memberId: string): Promise<TierChangeDoc[]> {
+      const out: TierChangeDoc[] = [];
+      for (let seq = 1; ; seq++) {
+        const c = await history.findOne({ _id: changeId(memberId, seq) });
+        if (!c) return out;
+        out.push(c);
+      }
+    },
+    /** Appends a change at `seq`; false when another writer appended first (re-read and decide again). */
+    async append(change: Omit<TierChangeDoc, '_id'>): Promise<boolean> {
+      try {
+        await history.insertOne({ ...change, _id: changeId(change.memberId, change.seq) });
+        return true;
+      } catch (err) {
+        if (isDuplicateKey(err)) return false;
+        throw err;
+      }
+    },
+  };
+}
+export type TiersRepository = ReturnType<typeof tiersRepository>;

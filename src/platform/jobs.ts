@@ -1,0 +1,86 @@
+import { Schema, type Connection } from 'mongoose';
+import type { Collection } from 'mongodb';
+import type { Clock } from './clock.js';
+import { ensureCollection, isDuplicateKey } from './db/connection.js';
+
+/** A run of a job: claimed by one runner per generation, done once `finishedAt` is recorded. */
+type RunDoc = { _id: string; owner: string; leaseUntil: Date; startedAt: Date };
+type DoneDoc = { _id: string; finishedAt: Date; result: unknown };
+type CheckpointDoc = { _id: string; after: string; at: Date };
+
+const LEASE_MS = 10 * 60_000;
+
+export type JobContext = {
+  /** Where a previous runner of this run stopped (the last item it finished), if it died part-way. */
+  resumeAfter: string | undefined;
+  /** Records progress, so a runner that takes over after a crash starts from here. */
+  checkpoint(after: string): Promise<void>;
+};
+
+/**
+ * Runs jobs at most once per run key across every process: a run is claimed by inserting `<job>:<key>#<generation>`
+ * (a unique insert, the one atomic step every engine has); a second runner finds it taken and skips. If the owner dies,
+ * its lease runs out and the next runner claims the next generation and resumes from the last checkpoint. Jobs must
+ * be idempotent per item, since the item in flight at a crash is done again.
+ *
+ *     const jobs = jobRunner(db, clock, 'api-1'); await jobs.run('tiers.evaluate', '2026-12-31', (ctx) => ...);
+ */
+export function jobRunner(db: Connection, clock: Clock, owner: string) {
+  const model = (name: string) => db.model(`Job${name}`, new Schema({}, { collection: `job_${name.toLowerCase()}`, strict: false, versionKey: false }));
+  const models = { runs: model('Runs'), done: model('Done'), checkpoints: model('Checkpoints') };
+  const runs = models.runs.collection as unknown as Collection<RunDoc>;
+  const done = models.done.collection as unknown as Collection<DoneDoc>;
+  const checkpoints = models.checkpoints.collection as unknown as Collection<CheckpointDoc>;
+
+  async function lastCheckpoint(run: string): Promise<{ n: number; after: string | undefined }> {
+    let n = 0;
+    let after: string | undefined;
+    for (;;) {
+      const c = await checkpoints.findOne({ _id: `${run}@${n + 1}` });
+      if (!c) return { n, after };
+      n++;
+      after = c.after;
+    }
+  }
+
+  return {
+    init: async () => {
+      for (const m of Object.values(models)) await ensureCollection(m);
+    },
+
+    /** Runs `job` for `key` unless it is done or another runner holds it. Answers what happened. */
+    async run<T>(job: string, key: string, work: (ctx: JobContext) => Promise<T>): Promise<{ ran: boolean; result?: T; reason?: string }> {
+      const run = `${job}:${key}`;
+      const finished = await done.findOne({ _id: run });
+      if (finished) return { ran: false, reason: 'already done' };
+      for (let gen = 1; gen <= 50; gen++) {
+        const now = clock.now();
+        try {
+          await runs.insertOne({ _id: `${run}#${gen}`, owner, startedAt: now, leaseUntil: new Date(now.getTime() + LEASE_MS) });
+        } catch (err) {
+          if (!isDuplicateKey(err)) throw err;
+          const holder = await runs.findOne({ _id: `${run}#${gen}` });
+          if (holder && holder.leaseUntil.getTime() > clock.now().getTime()) return { ran: false, reason: `held by ${holder.owner}` };
+          continue; // its runner died: claim the next generation
+        }
+        let { n, after } = await lastCheckpoint(run);
+        const result = await work({
+          resumeAfter: after,
+          checkpoint: async (item) => {
+            n++;
+            after = item;
+            await checkpoints.insertOne({ _id: `${run}@${n}`, after: item, at: clock.now() }).catch((err: unknown) => {
+              if (!isDuplicateKey(err)) throw err;
+            });
+          },
+        });
+        await done.insertOne({ _id: run, finishedAt: clock.now(), result: result ?? null }).catch((err: unknown) => {
+          if (!isDuplicateKey(err)) throw err;
+        });
+        return { ran: true, result };
+      }
+      return { ran: false, reason: 'too many generations' };
+    },
+  };
+}
+export type JobRunner = ReturnType<typeof jobRunner>;
