@@ -86,9 +86,11 @@ export function ledgerStore(db: Connection, name: string, logger: Logger) {
       nextHoldExpiry: head.state.holds.reduce<Date | null>((min, h) => (!min || h.expiresAt < min ? h.expiresAt : min), null),
       updatedAt: new Date(),
     };
-    // Never move the cache backwards; a racing writer with a newer seq makes the upsert a duplicate, which is fine.
-    await accounts.replaceOne({ _id: memberId, seq: { $lt: head.seq } }, doc, { upsert: true }).catch((err: { code?: number }) => {
-      if (err.code !== 11000) throw err;
+    // Filtered by _id alone, the one filter every engine can push down (on FerretDB a second key makes it decode every
+    // account). A guard against moving backwards would not be atomic there anyway: this process writes each account's
+    // heads in order, and across processes a cache left behind is what readers already tolerate (they follow entries).
+    await accounts.replaceOne({ _id: memberId }, doc, { upsert: true }).catch((err: { code?: number }) => {
+      if (err.code !== 11000) throw err; // two processes creating one account's cache at once: either is fine
     });
   }
 
