@@ -1,0 +1,89 @@
+/**
+ * Seeds a realistic demo program into a running service through its own API, so it is explorable right after
+ * `npm start`: a 4-tier ladder, earning rules (orders, registration, shares, a member-day campaign, a birthday bonus)
+ * and members with order, refund and redemption history.
+ *
+ *     JWT_SECRET=<the service's> npm run seed [-- --url http://127.0.0.1:3000] [--members 20]
+ *
+ * Run it once per database: every write has a fixed idempotency key or event id, so running it again changes nothing.
+ */
+import { parseArgs } from 'node:util';
+import jwt from 'jsonwebtoken';
+
+const { values } = parseArgs({
+  options: { url: { type: 'string', default: 'http://127.0.0.1:3000' }, members: { type: 'string', default: '20' } },
+  strict: true,
+});
+const secret = process.env.JWT_SECRET;
+if (!secret) {
+  process.stderr.write('set JWT_SECRET to the secret the service uses (npm start logs it when it generates one)\n');
+  process.exit(2);
+}
+const sign = (role: string, sub: string) => jwt.sign({ role, sub }, secret, { algorithm: 'HS256', expiresIn: '10m' });
+const ops = sign('ops', 'seed');
+const service = sign('service', 'seed-shop');
+
+async function call(method: string, path: string, token: string, body?: unknown, key?: string): Promise<unknown> {
+  const res = await fetch(`${values.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(key ? { 'idempotency-key': key } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (res.status >= 400 && res.status !== 409) throw new Error(`${method} ${path} → ${res.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+await call('PUT', '/v1/admin/tiers', ops, {
+  tiers: [
+    { code: 'BASE', name: 'Member', threshold: 0 },
+    { code: 'SILVER', name: 'Silver', threshold: 500, keepThreshold: 400, earnMultiplier: 1.2 },
+    { code: 'GOLD', name: 'Gold', threshold: 2000, keepThreshold: 1600, earnMultiplier: 1.5, benefitCodes: ['free-shipping'] },
+    { code: 'PLATINUM', name: 'Platinum', threshold: 8000, keepThreshold: 6000, earnMultiplier: 2, benefitCodes: ['free-shipping', 'lounge'] },
+  ],
+  policy: { mode: 'threshold', window: 'rolling-365d', graceDays: 30 },
+});
+const rules: Record<string, unknown> = {
+  'order-points': { name: '1 point per yuan, 1 growth per 10 yuan', eventType: 'order.paid', points: { kind: 'per-unit', property: 'amount', unit: 1, points: 1 }, growth: { kind: 'per-unit', property: 'amount', unit: 10, points: 1 } },
+  'big-basket': { name: '100 bonus points on orders of 500 or more', eventType: 'order.paid', points: { kind: 'fixed', amount: 100 }, conditions: { minAmount: 500 } },
+  'member-day': { name: 'Member day: double points on the 8th, 18th and 28th', eventType: 'order.paid', points: { kind: 'per-unit', property: 'amount', unit: 1, points: 1 }, conditions: { monthDays: [8, 18, 28] } },
+  'birthday-month': { name: 'Birthday month: 200 bonus on the first orders', eventType: 'order.paid', points: { kind: 'fixed', amount: 200 }, conditions: { birthdayMonth: true }, caps: { perMonth: 1 } },
+  welcome: { name: 'Welcome: 200 points and 50 growth', eventType: 'member.registered', points: { kind: 'fixed', amount: 200 }, growth: { kind: 'fixed', amount: 50 } },
+  share: { name: 'Share: 5 points, 3 times a day', eventType: 'content.shared', points: { kind: 'fixed', amount: 5 }, growth: { kind: 'fixed', amount: 1 }, caps: { perDay: 3 } },
+  review: { name: 'Review: 20 points, 10 a month', eventType: 'review.posted', points: { kind: 'fixed', amount: 20 }, caps: { perMonth: 10 } },
+};
+for (const [code, rule] of Object.entries(rules)) await call('PUT', `/v1/admin/earning-rules/${code}`, ops, rule);
+
+const names = ['Ann', 'Bo', 'Chen', 'Dana', 'Eli', 'Fang', 'Gus', 'Hana', 'Ivo', 'Jin', 'Kai', 'Lea', 'Min', 'Noor', 'Oli', 'Pei', 'Quin', 'Ravi', 'Su', 'Tao'];
+const zones = ['Asia/Shanghai', 'Asia/Tokyo', 'Europe/Berlin', 'America/New_York', 'UTC'];
+const count = Math.min(Number(values.members), 200);
+let orders = 0;
+for (let i = 0; i < count; i++) {
+  const memberId = `demo-${String(i + 1).padStart(3, '0')}`;
+  await call('POST', '/v1/members', service, {
+    memberId,
+    displayName: names[i % names.length],
+    timezone: zones[i % zones.length],
+    birthday: `${String((i % 12) + 1).padStart(2, '0')}-${String((i % 27) + 1).padStart(2, '0')}`,
+  });
+  // A few orders each, bigger for the first members, so the ladder shows every tier.
+  const n = 4 - (i % 4);
+  for (let k = 0; k < n; k++) {
+    const orderId = `SO-${memberId}-${k + 1}`;
+    const amount = Math.round((30000 / (i + 1) ** 1.5 + 40 * (k + 1)) * 100) / 100;
+    await call('POST', '/v1/events', service, { eventId: `paid-${orderId}`, memberId, type: 'order.paid', occurredAt: new Date().toISOString(), properties: { orderId, amount, category: k % 2 ? 'grocery' : 'apparel' } });
+    orders++;
+  }
+  if (i % 3 === 0) {
+    await call('POST', '/v1/events', service, { eventId: `share-${memberId}`, memberId, type: 'content.shared', occurredAt: new Date().toISOString(), properties: {} });
+  }
+  if (i % 5 === 1) {
+    const orderId = `SO-${memberId}-1`;
+    await call('POST', '/v1/events', service, { eventId: `refund-${orderId}`, memberId, type: 'order.refunded', occurredAt: new Date().toISOString(), properties: { orderId, amount: 20 } });
+  }
+  if (i % 4 === 2) {
+    const hold = (await call('POST', `/v1/members/${memberId}/points/holds`, service, { amount: 50, code: 'redemption' }, `seed-hold-${memberId}`)) as { hold?: { id: string } };
+    if (hold.hold) await call('POST', `/v1/points/holds/${hold.hold.id}/capture`, service, { amount: 50 }, `seed-capture-${memberId}`);
+  }
+}
+process.stdout.write(`seeded a 4-tier ladder, ${Object.keys(rules).length} earning rules, ${count} members and ${orders} orders into ${values.url}\n`);
