@@ -27,7 +27,7 @@ import { loadConfig, repoRoot } from '../src/config.js';
 import { checkLedger } from '../src/modules/ledger/index.js';
 import { connectDatabase } from '../src/platform/db/connection.js';
 import { provisionDatabase, type Provisioned } from '../src/platform/db/provision.js';
-import { generateSecret, seedMembers, serviceToken } from './lib/api.js';
+import { generateSecret, opsToken, orderRules, putRules, seedMembers, serviceToken } from './lib/api.js';
 import type { BenchServerCommand, BenchServerReply } from './lib/bench-server.js';
 import { driverBalanceRead, driverEarn, earnDocuments, entryInserts, prepareCeilingDb, runFor, type RunStats } from './lib/ceiling.js';
 import { summarizeProfile, type CpuProfile } from './lib/cpu-profile.js';
@@ -156,6 +156,16 @@ const earnOf = (member: () => string) => (): Req => ({
   body: { amount: 1 + Math.floor(Math.random() * 100), code: 'order', ref: { type: 'order', id: randomBytes(8).toString('hex') } },
 });
 const balanceOf = (member: () => string) => (): Req => ({ method: 'GET', path: `/v1/members/${member()}/points` });
+/** An order.paid of 600 in apparel: all three orderRules fire, so each event commits exactly three points entries. */
+const RULES_PER_EVENT = 3;
+const eventOf = (member: () => string) => (): Req => {
+  const orderId = randomBytes(8).toString('hex');
+  return {
+    method: 'POST',
+    path: '/v1/events',
+    body: { eventId: `paid-${orderId}`, memberId: member(), type: 'order.paid', occurredAt: new Date().toISOString(), properties: { orderId, amount: 600, category: 'apparel' } },
+  };
+};
 const healthz = (): Req => ({ method: 'GET', path: '/healthz' });
 
 const f0 = (n: number) => (Number.isFinite(n) ? Math.round(n).toString() : '–');
@@ -218,6 +228,15 @@ async function main(): Promise<void> {
     for (const c of CONCURRENCY) await measure('healthz', c, () => httpRun(url, c, healthz));
     for (const c of CONCURRENCY) await measure('hot earn', c, () => earnRun(c, () => hotMember));
     for (const c of CONCURRENCY) await measure('hot balance', c, () => httpRun(url, c, balanceOf(() => hotMember)));
+    await putRules(url, opsToken(secret, 'bench'), orderRules);
+    for (const c of CONCURRENCY) {
+      await measure('events', c, async () => {
+        const s = await httpRun(url, c, eventOf(anyMember));
+        earns.ok += RULES_PER_EVENT * s.ok;
+        earns.sent += RULES_PER_EVENT * s.sent;
+        return s;
+      });
+    }
     const wall = (performance.now() - wallBefore) / 1000;
     const benchCpu = process.cpuUsage(cpuBefore.bench);
     const cpuLine = `CPU seconds used during the HTTP measurements (${f0(wall)} s of wall time, ${cpus.length} cores): service ${f1((await cpuSeconds(server.pid)) - cpuBefore.service)}, database engine ${f1((await cpuSeconds(engine.pid)) - cpuBefore.engine)}, load generator ${f1((benchCpu.user + benchCpu.system) / 1e6)}`;
@@ -305,6 +324,14 @@ async function main(): Promise<void> {
         const z = http[`healthz@${c}`] as HttpStats;
         out(`| ${label} | ${c} | ${f0(h.rps)} | ${f1(h.p50)} | ${f1(h.p99)} | ${h.bad} | ${f0(z.rps)} | ${f2(ratio(h.rps, z.rps))} | ${f0(dops(`findOne by _id@${c}`))} |`);
       }
+    }
+    out(`\n### events vs earn in this run (order.paid firing ${RULES_PER_EVENT} rules, many members; target events / earn ≥ 0.5)\n`);
+    out('| conn. | events /s | p50 ms | p99 ms | failed | earn /s | events / earn |');
+    out('|---:|---:|---:|---:|---:|---:|---:|');
+    for (const c of CONCURRENCY) {
+      const e = http[`events@${c}`] as HttpStats;
+      const h = http[`earn@${c}`] as HttpStats;
+      out(`| ${c} | ${f0(e.rps)} | ${f1(e.p50)} | ${f1(e.p99)} | ${e.bad} | ${f0(h.rps)} | ${f2(ratio(e.rps, h.rps))} |`);
     }
     out(`\n### the entry insert: mongoose document vs driver (32 concurrent)\n`);
     out('| path | inserts /s | p50 ms | p99 ms | CPU µs / insert (this process) |');

@@ -1,7 +1,7 @@
 /**
  * Runs the k6 ledger scenarios against a service this script starts, then checks that nothing was lost or doubled.
  *
- *     npm run load -- [--scenario mix|hot|all] [--duration 30s] [--vus 16] [--members 200] [--smoke]
+ *     npm run load -- [--scenario mix|hot|events|all] [--duration 30s] [--vus 16] [--members 200] [--smoke]
  *
  * It provisions the database like the service does (MONGODB_URI, DB_ENGINE or the embedded default), starts the
  * service in-process on a loopback port with a fresh JWT secret, seeds the members with an opening balance, installs
@@ -21,7 +21,7 @@ import { checkLedger } from '../src/modules/ledger/index.js';
 import { connectDatabase } from '../src/platform/db/connection.js';
 import { provisionDatabase, type Provisioned } from '../src/platform/db/provision.js';
 import { startServer, type RunningServer } from '../src/server.js';
-import { balances, generateSecret, seedMembers, serviceToken } from './lib/api.js';
+import { balances, generateSecret, opsToken, orderRules, putRules, seedMembers, serviceToken } from './lib/api.js';
 import { ensureK6 } from './lib/k6.js';
 
 const { values } = parseArgs({
@@ -36,12 +36,12 @@ const { values } = parseArgs({
 });
 const out = (line: string) => process.stdout.write(`${line}\n`);
 function usage(problem: string): never {
-  process.stderr.write(`${problem}\nusage: npm run load -- [--scenario mix|hot|all] [--duration 30s] [--vus N] [--members N] [--smoke]\n`);
+  process.stderr.write(`${problem}\nusage: npm run load -- [--scenario mix|hot|events|all] [--duration 30s] [--vus N] [--members N] [--smoke]\n`);
   process.exit(2);
 }
 
-const scenarios = values.scenario === 'all' ? (['mix', 'hot'] as const) : [values.scenario];
-if (!scenarios.every((s) => s === 'mix' || s === 'hot')) usage(`unknown scenario ${values.scenario}`);
+const scenarios = values.scenario === 'all' ? (['mix', 'hot', 'events'] as const) : [values.scenario];
+if (!scenarios.every((s) => s === 'mix' || s === 'hot' || s === 'events')) usage(`unknown scenario ${values.scenario}`);
 const positive = (v: string | undefined, name: string) => {
   if (v === undefined) return undefined;
   if (!/^[1-9]\d*$/.test(v)) usage(`--${name} must be a positive integer`);
@@ -74,13 +74,15 @@ const env = {
 const config = loadConfig(env);
 const token = serviceToken(secret);
 
-type Scenario = 'mix' | 'hot';
+type Scenario = 'mix' | 'hot' | 'events';
+const scripts: Record<Scenario, string> = { mix: 'ledger-mix.js', hot: 'ledger-hot.js', events: 'events.js' };
 type Counters = { earned: number; spent: number; captured: number };
+
 
 /** Runs one k6 script to its end (or kills it past its time); returns its exit code and the counters it exported. */
 async function runK6(k6: string, scenario: Scenario, baseUrl: string): Promise<{ code: number; counters: Counters }> {
   const summary = path.join(resultsDir, `${scenario}-${runId}.json`);
-  const script = path.join(repoRoot, 'load', `ledger-${scenario}.js`);
+  const script = path.join(repoRoot, 'load', scripts[scenario]);
   const vus = vusOption ?? (scenario === 'hot' ? 64 : 16);
   out(`\n== k6 ${scenario}: ${vus} VUs for ${duration} against ${baseUrl} (${scenario === 'hot' ? `member ${hotMember}` : `${memberCount} members`})`);
   const child = spawn(k6, ['run', '--quiet', '--no-usage-report', '--summary-export', summary, script], {
@@ -135,6 +137,7 @@ async function main(): Promise<number> {
     for (const scenario of scenarios as Scenario[]) {
       const members = scenario === 'hot' ? [hotMember] : mixMembers;
       await seedMembers(server.url, token, members, { openingPoints: 1000 });
+      if (scenario === 'events') await putRules(server.url, opsToken(secret), orderRules);
       const before = sum(await balances(server.url, token, members));
       const { code, counters } = await runK6(k6, scenario, server.url);
       if (code !== 0) failures.push(`k6 ${scenario} exited with ${code}${code === 99 ? ' (a threshold failed)' : ''}`);

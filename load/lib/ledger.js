@@ -94,3 +94,26 @@ export function history(member) {
   const res = http.get(`${BASE_URL}/v1/members/${member}/points/entries?limit=20`, { headers: headers(), tags: { name: 'history' } });
   judge(res, 'history', 200);
 }
+
+/**
+ * Reports an order.paid event (PRODUCT.md §5) and counts the points its rules paid; now and then sends the same event
+ * again, which must answer the first result and pay nothing more.
+ */
+export function orderPaid(member, amount) {
+  const orderId = crypto.randomUUID();
+  const body = JSON.stringify({
+    eventId: `paid-${orderId}`,
+    memberId: member,
+    type: 'order.paid',
+    occurredAt: new Date().toISOString(),
+    properties: { orderId, amount, category: Math.random() < 0.5 ? 'apparel' : 'grocery' },
+  });
+  const send = () => http.post(`${BASE_URL}/v1/events`, body, { headers: headers(), tags: { name: 'event' } });
+  const res = send();
+  if (!judge(res, 'event', 201)) return;
+  pointsEarned.add((res.json('effects.points') || []).reduce((sum, p) => sum + p.points, 0));
+  if (Math.random() < 0.1) {
+    const replay = send();
+    check(replay, { 'event replay: 201 Idempotent-Replayed, same effects': (r) => r.status === 201 && r.headers['Idempotent-Replayed'] === 'true' && r.body === res.body });
+  }
+}

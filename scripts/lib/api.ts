@@ -10,6 +10,26 @@ export const generateSecret = () => randomBytes(32).toString('base64url');
 
 /** A `service` token (the business backend's role) signed as scripts/token.ts would. */
 export const serviceToken = (secret: string, sub = 'load') => jwt.sign({ role: 'service', sub }, secret, { algorithm: 'HS256', expiresIn: '4h' });
+export const opsToken = (secret: string, sub = 'load') => jwt.sign({ role: 'ops', sub }, secret, { algorithm: 'HS256', expiresIn: '4h' });
+
+/** Sets earning rules through the API (PUT /v1/admin/earning-rules/:code). */
+export async function putRules(baseUrl: string, token: string, rules: Record<string, unknown>): Promise<void> {
+  for (const [code, rule] of Object.entries(rules)) {
+    const res = await fetch(`${baseUrl}/v1/admin/earning-rules/${code}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(rule),
+    });
+    if (res.status >= 300) throw new Error(`setting rule ${code}: ${res.status} ${await res.text()}`);
+  }
+}
+
+/** Three rules that all fire on an order.paid of 500 or more in apparel or grocery: the load and bench events. */
+export const orderRules: Record<string, unknown> = {
+  'load-order': { name: '1 point per yuan', eventType: 'order.paid', points: { kind: 'per-unit', property: 'amount', unit: 1, points: 1 }, growth: { kind: 'per-unit', property: 'amount', unit: 10, points: 1 } },
+  'load-category': { name: '10 bonus on apparel and grocery', eventType: 'order.paid', points: { kind: 'fixed', amount: 10 }, conditions: { categories: ['apparel', 'grocery'] } },
+  'load-basket': { name: '50 bonus from 500', eventType: 'order.paid', points: { kind: 'fixed', amount: 50 }, conditions: { minAmount: 500 } },
+};
 
 /** Runs `fn` over `items`, at most `concurrency` at a time. */
 export async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
