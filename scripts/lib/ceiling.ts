@@ -127,7 +127,7 @@ export function driverEarn(
     await entries.insertOne(docs.entry);
     await results.insertOne(docs.result);
     if (!opts.writeAccount) return;
-    await accounts.replaceOne({ _id: memberId, seq: { $lt: docs.account.seq } }, docs.account, { upsert: true }).catch((err: unknown) => {
+    await accounts.replaceOne({ _id: memberId }, docs.account, { upsert: true }).catch((err: unknown) => {
       if (!isDuplicate(err)) throw err;
     });
   };

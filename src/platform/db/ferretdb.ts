@@ -1,7 +1,7 @@
 import { spawn, execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -12,24 +12,46 @@ import type { RunningEngine } from './provision.js';
 const run = promisify(execFile);
 const launcherSource = path.join(repoRoot, 'scripts', 'ferretdb');
 const sourceFiles = ['go.mod', 'go.sum', 'main.go'];
+// Small fixes to FerretDB itself (each file says why), applied in order to a vendored copy at build time.
+const patchDir = path.join(launcherSource, 'patches');
+// The patches' paths are relative to FerretDB's module root, which `go mod vendor` puts here.
+const vendoredFerretdb = 'vendor/github.com/FerretDB/FerretDB';
 
 /** Thrown when the launcher cannot be built (no Go) or started. */
 export class FerretdbUnavailable extends Error {}
 
-async function sourceHash(): Promise<string> {
+async function patchFiles(): Promise<string[]> {
+  return (await readdir(patchDir)).filter((f) => f.endsWith('.patch')).sort();
+}
+
+async function sourceHash(patches: string[]): Promise<string> {
   const h = createHash('sha256');
   for (const f of sourceFiles) h.update(f).update(await readFile(path.join(launcherSource, f)));
+  for (const f of patches) h.update(`patches/${f}`).update(await readFile(path.join(patchDir, f)));
   return h.digest('hex');
+}
+
+/** Runs one build step, turning its failure into a FerretdbUnavailable that carries the tool's own output. */
+async function step(what: string, file: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<void> {
+  try {
+    await run(file, args, { cwd, env, timeout: 15 * 60_000, maxBuffer: 16 * 1024 * 1024 });
+  } catch (err) {
+    const stderr = (err as { stderr?: string }).stderr || String(err);
+    throw new FerretdbUnavailable(`building the FerretDB launcher failed: ${what}:\n${stderr.slice(-2000)}`);
+  }
 }
 
 /**
  * Returns the path of the FerretDB launcher, building it into the tools folder when it is missing or its
- * source changed. A cold build takes one to two minutes (FerretDB and its SQLite driver are compiled).
+ * source (including the patches) changed. A cold build takes one to two minutes (FerretDB and its SQLite driver
+ * are compiled). The build vendors FerretDB into a scratch copy of scripts/ferretdb and applies
+ * scripts/ferretdb/patches there, so the repository never holds FerretDB's source.
  */
 export async function ensureFerretdbLauncher(toolsDir: string, log: (msg: string) => void = () => {}): Promise<string> {
   const binary = path.join(toolsDir, 'ferretdb-launcher');
   const stamp = `${binary}.sha256`;
-  const want = await sourceHash();
+  const patches = await patchFiles();
+  const want = await sourceHash(patches);
   if (existsSync(binary) && existsSync(stamp) && (await readFile(stamp, 'utf8')) === want) return binary;
 
   try {
@@ -38,21 +60,29 @@ export async function ensureFerretdbLauncher(toolsDir: string, log: (msg: string
     throw new FerretdbUnavailable('Go is not installed, so the FerretDB launcher cannot be built');
   }
   await mkdir(toolsDir, { recursive: true });
-  log('building the FerretDB launcher from scripts/ferretdb (first run only; takes a minute or two)');
+  log('building the FerretDB launcher from scripts/ferretdb and its patches (first run only; takes a minute or two)');
   // Build under a unique name and rename, so concurrent builders never see a half-written binary.
   const tmp = `${binary}.${process.pid}.${Date.now()}`;
+  const work = await mkdtemp(path.join(os.tmpdir(), 'loyalty-ferretdb-build-'));
+  const goEnv = { ...process.env, GOTOOLCHAIN: 'local', CGO_ENABLED: '0' };
+  // Stops git from finding a repository above the scratch folder: inside one, `git apply` skips paths outside it.
+  const gitEnv = { ...process.env, GIT_CEILING_DIRECTORIES: path.dirname(work) };
   const started = Date.now();
   try {
-    await run('go', ['build', '-o', tmp, '.'], {
-      cwd: launcherSource,
-      env: { ...process.env, GOTOOLCHAIN: 'local', CGO_ENABLED: '0' },
-      timeout: 15 * 60_000,
-      maxBuffer: 16 * 1024 * 1024,
-    });
+    for (const f of sourceFiles) await copyFile(path.join(launcherSource, f), path.join(work, f));
+    await step('go mod vendor', 'go', ['mod', 'vendor'], work, goEnv);
+    for (const p of patches) {
+      const file = path.join(patchDir, p);
+      const what = `${path.relative(repoRoot, file)} does not apply to the vendored FerretDB`;
+      await step(what, 'git', ['apply', `--directory=${vendoredFerretdb}`, file], work, gitEnv);
+    }
+    // -trimpath keeps the scratch folder's name out of the build cache keys, so a rebuild reuses compiled packages.
+    await step('go build', 'go', ['build', '-mod=vendor', '-trimpath', '-o', tmp, '.'], work, goEnv);
   } catch (err) {
     await rm(tmp, { force: true });
-    const stderr = (err as { stderr?: string }).stderr ?? String(err);
-    throw new FerretdbUnavailable(`building the FerretDB launcher failed:\n${stderr.slice(-2000)}`);
+    throw err;
+  } finally {
+    await rm(work, { recursive: true, force: true });
   }
   await rename(tmp, binary);
   await writeFile(stamp, want);
