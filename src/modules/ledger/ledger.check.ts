@@ -1,5 +1,5 @@
 import type { Connection } from 'mongoose';
-import type { AccountDoc, EntryDoc } from './ledger.model.js';
+import { accountDoc, type AccountDoc, type EntryDoc } from './ledger.model.js';
 import { stateProblems, type Totals } from './ledger.state.js';
 
 export type CheckReport = {
@@ -93,17 +93,8 @@ export async function repairLedger(db: Connection, name = 'points'): Promise<{ r
   const heads = new Map<string, EntryDoc>();
   for await (const e of entries.find({}).sort({ _id: 1 })) heads.set(e.memberId, e);
   for (const [memberId, e] of heads) {
-    await accounts.replaceOne(
-      { _id: memberId },
-      {
-        seq: e.seq,
-        state: e.state,
-        nextLotExpiry: e.state.lots.find((l) => l.expiresAt && l.remaining > l.held)?.expiresAt ?? null,
-        nextHoldExpiry: e.state.holds.reduce<Date | null>((min, h) => (!min || h.expiresAt < min ? h.expiresAt : min), null),
-        updatedAt: new Date(),
-      },
-      { upsert: true },
-    );
+    const { _id, ...doc } = accountDoc(memberId, { seq: e.seq, state: e.state });
+    await accounts.replaceOne({ _id }, doc, { upsert: true });
   }
   return { rebuilt: heads.size };
 }

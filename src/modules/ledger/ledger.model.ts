@@ -42,6 +42,16 @@ export type AccountDoc = {
 
 export type Head = { seq: number; state: AccountState };
 
+/** The accounts cache document of a head: its state, and when its next lot expires or hold times out (for sweeps). */
+export const accountDoc = (memberId: string, head: Head): AccountDoc => ({
+  _id: memberId,
+  seq: head.seq,
+  state: head.state,
+  nextLotExpiry: head.state.lots.find((l) => l.expiresAt && l.remaining > l.held)?.expiresAt ?? null,
+  nextHoldExpiry: head.state.holds.reduce<Date | null>((min, h) => (!min || h.expiresAt < min ? h.expiresAt : min), null),
+  updatedAt: new Date(),
+});
+
 export const entryId = (memberId: string, seq: number) => `${memberId}:${String(seq).padStart(12, '0')}`;
 
 /** Splits an entry or hold id back into its member and seq; undefined when it is not one of ours. */
@@ -78,14 +88,7 @@ export function ledgerStore(db: Connection, name: string, logger: Logger) {
   }
 
   async function writeAccount(memberId: string, head: Head): Promise<void> {
-    const doc: AccountDoc = {
-      _id: memberId,
-      seq: head.seq,
-      state: head.state,
-      nextLotExpiry: head.state.lots.find((l) => l.expiresAt && l.remaining > l.held)?.expiresAt ?? null,
-      nextHoldExpiry: head.state.holds.reduce<Date | null>((min, h) => (!min || h.expiresAt < min ? h.expiresAt : min), null),
-      updatedAt: new Date(),
-    };
+    const doc = accountDoc(memberId, head);
     // Filtered by _id alone, the one filter every engine can push down (on FerretDB a second key makes it decode every
     // account). A guard against moving backwards would not be atomic there anyway: this process writes each account's
     // heads in order, and across processes a cache left behind is what readers already tolerate (they follow entries).

@@ -1,14 +1,7 @@
 import { z } from 'zod';
 import '../../platform/openapi.js';
+import { isTimeZone } from '../../platform/time.js';
 
-const isTimeZone = (tz: string) => {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-};
 const daysInMonth = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 export const memberIdSchema = z

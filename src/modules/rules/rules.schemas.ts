@@ -1,14 +1,6 @@
 import { z } from 'zod';
 import '../../platform/openapi.js';
 
-const isTimeZone = (tz: string) => {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 export const ruleCodeSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]{1,47}$/, 'lowercase letters, digits, _ and -, 2–48 characters');
 export const eventTypeSchema = z.string().regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/, 'dotted lowercase, e.g. order.paid').max(64);
@@ -92,4 +84,3 @@ export const ruleBody = z
   .meta({ id: 'EarningRule' });
 export type RuleInput = z.infer<typeof ruleBody>;
 
-export const programTimezoneSchema = z.string().refine(isTimeZone, 'not an IANA time zone');
