@@ -1,29 +1,15 @@
 import type { Connection } from 'mongoose';
-import type { Clock } from '../../platform/clock.js';
 import type { Route } from '../../platform/http/route.js';
-import type { JobRunner } from '../../platform/jobs.js';
 import type { Logger } from '../../platform/logger.js';
-import type { RecordAudit } from '../audit/index.js';
-import type { LedgerService } from '../ledger/index.js';
-import type { MembersService } from '../members/index.js';
 import { tiersRepository } from './tiers.model.js';
 import { tiersRoutes } from './tiers.routes.js';
-import { tiersService, type TiersService } from './tiers.service.js';
+import { tiersService, type TiersDeps, type TiersService } from './tiers.service.js';
 
 export type { TiersService, TierChange } from './tiers.service.js';
 export { tierForGrowth, assignPercentiles } from './tiers.service.js';
 
 /** Tiers and growth (PRODUCT.md §6): the ladder, upgrades, tier history and the member summary's tier part. */
-export function createTiersModule(deps: {
-  db: Connection;
-  clock: Clock;
-  audit: RecordAudit;
-  growth: LedgerService;
-  members: MembersService;
-  programTimezone: string;
-  jobs: JobRunner;
-  logger: Logger;
-}): { service: TiersService; routes: Route[]; init: () => Promise<void>; startJobs: (intervalMs: number) => () => void } {
+export function createTiersModule(deps: Omit<TiersDeps, 'repo'> & { db: Connection; logger: Logger }): { service: TiersService; routes: Route[]; init: () => Promise<void>; startJobs: (intervalMs: number) => () => void } {
   const repo = tiersRepository(deps.db);
   const service = tiersService({ ...deps, repo });
   deps.members.addSummaryProvider((member) => service.summary(member.memberId));

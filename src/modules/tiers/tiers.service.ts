@@ -37,7 +37,7 @@ export function assignPercentiles(ladder: LadderInput, growthByMember: Array<{ m
   return out;
 }
 
-export function tiersService(deps: {
+export type TiersDeps = {
   repo: TiersRepository;
   clock: Clock;
   audit: RecordAudit;
@@ -45,7 +45,9 @@ export function tiersService(deps: {
   members: MembersService;
   programTimezone: string;
   jobs: JobRunner;
-}) {
+};
+
+export function tiersService(deps: TiersDeps) {
   const { repo, clock } = deps;
   const DAY = 86_400_000;
 
