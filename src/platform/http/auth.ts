@@ -1,3 +1,4 @@
+import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { z } from 'zod';
 import type { JwtConfig } from '../../config.js';
@@ -11,6 +12,21 @@ const claimsSchema = z.object({
 });
 
 /**
+ * The verification key as a KeyObject, built once per configuration. Given a string, jsonwebtoken builds one on every
+ * verify, first trying (and failing) to read an HS256 secret as a public key: 36 % of the service's CPU on balance reads
+ * in the benchmark's profile (docs/PERFORMANCE.md).
+ */
+const keys = new WeakMap<JwtConfig, KeyObject>();
+function verificationKey(cfg: JwtConfig): KeyObject {
+  let key = keys.get(cfg);
+  if (!key) {
+    key = cfg.algorithm === 'HS256' ? createSecretKey(Buffer.from(cfg.key)) : createPublicKey(cfg.key);
+    keys.set(cfg, key);
+  }
+  return key;
+}
+
+/**
  * Verifies a bearer token with the configured, pinned algorithm (so `alg: none` and HS/RS confusion fail),
  * requires `exp`, checks `iss`/`aud` when configured, and returns the caller.
  */
@@ -19,7 +35,7 @@ export function authenticate(header: string | undefined, cfg: JwtConfig): Caller
   if (!match?.[1]) throw unauthenticated();
   let payload: unknown;
   try {
-    payload = jwt.verify(match[1], cfg.key, {
+    payload = jwt.verify(match[1], verificationKey(cfg), {
       algorithms: [cfg.algorithm],
       ...(cfg.issuer ? { issuer: cfg.issuer } : {}),
       ...(cfg.audience ? { audience: cfg.audience } : {}),
