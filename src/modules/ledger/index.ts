@@ -16,6 +16,7 @@ export type { LedgerService, Operation } from './ledger.service.js';
 export { derivedOpId } from './ledger.service.js';
 export type { EntryDoc } from './ledger.model.js';
 export { checkLedger, repairLedger } from './ledger.check.js';
+export { spendable } from './ledger.state.js';
 
 /**
  * Growth value counts over the tier window (PRODUCT.md §6): growth lots expire when they leave a rolling 365-day

@@ -191,7 +191,6 @@ export function ledgerStore(db: Connection, name: string, logger: Logger) {
       await flush();
     },
 
-    writeAccount,
   };
 }
 export type LedgerStore = ReturnType<typeof ledgerStore>;

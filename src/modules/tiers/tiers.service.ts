@@ -4,7 +4,7 @@ import { AppError } from '../../platform/errors.js';
 import type { Caller } from '../../platform/http/route.js';
 import type { JobRunner } from '../../platform/jobs.js';
 import type { RecordAudit } from '../audit/index.js';
-import type { LedgerService } from '../ledger/index.js';
+import { spendable, type LedgerService } from '../ledger/index.js';
 import type { MembersService } from '../members/index.js';
 import type { LadderDoc, TierChangeDoc, TiersRepository } from './tiers.model.js';
 import type { LadderInput } from './tiers.schemas.js';
@@ -51,9 +51,10 @@ export function tiersService(deps: TiersDeps) {
   const { repo, clock } = deps;
   const DAY = 86_400_000;
 
+  /** Growth in the window: the growth ledger's balance (its lots expire as they leave the window). */
   const growthOf = async (memberId: string) => {
     const { head, now } = await deps.growth.getBalance(memberId);
-    return Math.max(head.state.lots.filter((l) => !l.expiresAt || l.expiresAt > now).reduce((s, l) => s + l.remaining, 0) - head.state.debt, 0);
+    return Math.max(spendable(head.state, now), 0);
   };
 
   /** How long a tier reached at `at` lasts before it is re-evaluated at period end. */
@@ -92,13 +93,13 @@ export function tiersService(deps: TiersDeps) {
       else if (last?.validUntil && now >= last.validUntil) {
         const keep = tier.keepThreshold ?? tier.threshold;
         if (growth >= keep) [to, reason] = [tier.code, `kept: growth ${growth} ≥ ${keep} at period end`];
-        else if (now.getTime() >= last.validUntil.getTime() + ladder.policy.graceDays * DAY) {
-          to = ladder.tiers[Math.max(rank(tier.code) - 1, 0)]?.code;
+        else if (rank(tier.code) > 0 && now.getTime() >= last.validUntil.getTime() + ladder.policy.graceDays * DAY) {
+          to = ladder.tiers[rank(tier.code) - 1]?.code; // the bottom tier has nowhere to drop to
           reason = `growth ${growth} below the keep threshold ${keep} at period end`;
         }
       }
     }
-    if (!to || (to === tier?.code && !reason.startsWith('kept') && ladder.policy.mode !== 'percentile')) return undefined;
+    if (!to) return undefined;
     const change: Omit<TierChangeDoc, '_id'> = {
       memberId, seq: changes.length + 1, from: last?.to ?? tier?.code ?? null, to, reason, growth, ladderVersion: ladder._id, at: now, validUntil: validUntil(ladder, now),
     };

@@ -12,7 +12,7 @@ export type RouteInput<P, Q, B> = {
   params: Out<P>;
   query: Out<Q>;
   body: Out<B>;
-  /** Undefined only on public routes. */
+  /** On public routes, a placeholder (`anonymous`) that their handlers do not read. */
   caller: Caller;
   requestId: string;
   /** Set on routes marked `idempotent`: the caller-scoped key, the request fingerprint, and whether this is a retry. */
