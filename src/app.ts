@@ -7,6 +7,7 @@ import { createEventsModule } from './modules/events/index.js';
 import { createGrowthLedger, createLedgerModule } from './modules/ledger/index.js';
 import { createMembersModule } from './modules/members/index.js';
 import { createRulesModule } from './modules/rules/index.js';
+import { createTasksModule } from './modules/tasks/index.js';
 import { createTiersModule } from './modules/tiers/index.js';
 import type { Clock } from './platform/clock.js';
 import { AppError } from './platform/errors.js';
@@ -56,6 +57,15 @@ export function createApp(deps: AppDeps) {
     jobs,
     logger,
   });
+  const tasks = createTasksModule({
+    db,
+    clock,
+    audit: audit.record,
+    points: ledger.service,
+    growth: growth.service,
+    members: members.service,
+    programTimezone: config.ledger.programTimezone,
+  });
   const events = createEventsModule({
     db,
     clock,
@@ -65,11 +75,12 @@ export function createApp(deps: AppDeps) {
     growth: growth.service,
     tierContext: (memberId) => tiers.service.tierContext(memberId),
     onGrowth: (memberId) => tiers.service.onGrowth(memberId),
+    tasks: tasks.service.progressFromEvent,
   });
   members.service.onRegistered((member, device) => events.service.memberRegistered(member, device));
   const idempotency = idempotencyWrapper(db, clock, deps.faults);
 
-  const businessRoutes: Route[] = [...members.routes, ...ledger.routes, ...events.routes, ...rules.routes, ...tiers.routes, ...audit.routes];
+  const businessRoutes: Route[] = [...members.routes, ...ledger.routes, ...events.routes, ...rules.routes, ...tiers.routes, ...tasks.routes, ...audit.routes];
   let document: object | undefined;
   const openapi = (): object => (document ??= buildOpenApiDocument(routes));
   const routes: Route[] = [...systemRoutes({ db, engine: deps.engine, metrics, timeoutMs: config.db.timeoutMs, openapi }), ...businessRoutes];
@@ -89,14 +100,14 @@ export function createApp(deps: AppDeps) {
   app.use(router.routes());
   app.use(router.allowedMethods());
 
-  const ready = Promise.all([members.init(), ledger.init(), growth.init(), rules.init(), tiers.init(), jobs.init(), events.init(), audit.init(), idempotency.init()]).then(
+  const ready = Promise.all([members.init(), ledger.init(), growth.init(), rules.init(), tiers.init(), tasks.init(), jobs.init(), events.init(), audit.init(), idempotency.init()]).then(
     () => undefined,
   );
   return {
     app,
     ready,
     metrics,
-    services: { members: members.service, ledger: ledger.service, growth: growth.service, rules: rules.service, tiers: tiers.service, events: events.service },
+    services: { members: members.service, ledger: ledger.service, growth: growth.service, rules: rules.service, tiers: tiers.service, tasks: tasks.service, events: events.service },
     openapi,
     /** Starts the background jobs (ledger sweeps); returns the function that stops them. */
     startJobs: () => {

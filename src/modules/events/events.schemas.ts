@@ -38,10 +38,21 @@ const effects = z.object({
   growth: z.array(z.object({ rule: z.string(), growth: z.number().int(), entryId: z.string() })),
   notFired: z.array(z.object({ rule: z.string(), reason: z.string() })),
   reversed: z.array(z.object({ ledger: z.enum(['points', 'growth']), entryId: z.string(), reversalId: z.string(), amount: z.number().int() })),
+  /** Every task the event advanced; `reward` is set only on the event that completed the task and paid it. */
+  tasks: z.array(
+    z.object({
+      task: z.string(),
+      progress: z.number().int(),
+      target: z.number().int(),
+      completed: z.boolean(),
+      reward: z.object({ points: z.number().int(), growth: z.number().int(), badge: z.string().nullable() }).nullable(),
+    }),
+  ),
   /** The tier change the growth caused (threshold mode upgrades at once). */
   tierChange: z.object({ from: z.string().nullable(), to: z.string() }).nullable(),
 });
 export type Effects = z.infer<typeof effects>;
+export type TaskEffect = Effects['tasks'][number];
 
 export const eventResponse = z
   .object({ event: z.object({ eventId: z.string(), memberId: z.string(), type: z.string(), occurredAt: z.string() }), effects })

@@ -5,7 +5,7 @@ import { derivedOpId, type LedgerService } from '../ledger/index.js';
 import type { MembersService, MemberView } from '../members/index.js';
 import type { MemberContext, RulesService } from '../rules/index.js';
 import type { EventsRepository } from './events.model.js';
-import type { Effects, EventInput } from './events.schemas.js';
+import type { Effects, EventInput, TaskEffect } from './events.schemas.js';
 
 /** How far in the future an event's occurredAt may be (clock skew between the backend and us). */
 const FUTURE_TOLERANCE_MS = 5 * 60_000;
@@ -24,6 +24,11 @@ export type TierContext = (memberId: string) => Promise<Pick<MemberContext, 'tie
 /** Called after growth was added; answers the tier change it caused, if any. */
 export type OnGrowth = (memberId: string) => Promise<{ from: string | null; to: string } | undefined>;
 const noTier: TierContext = async () => ({ tier: null, tierMultiplier: 1 });
+/**
+ * Advances the tasks an event counts for and pays the ones it completes (PRODUCT.md §7); answers one effect per task
+ * advanced. Defined here so the tasks module satisfies it without events depending on tasks.
+ */
+export type TaskProgress = (input: { member: MemberView; event: EventInput; occurredAt: Date; scope: string; actor: Caller; retry: boolean }) => Promise<TaskEffect[]>;
 
 export type EventsDeps = {
   repo: EventsRepository;
@@ -34,6 +39,7 @@ export type EventsDeps = {
   growth: LedgerService;
   tierContext?: TierContext;
   onGrowth?: OnGrowth;
+  tasks?: TaskProgress;
 };
 
 export function eventsService(deps: EventsDeps) {
@@ -132,10 +138,12 @@ export function eventsService(deps: EventsDeps) {
         source: `${caller.role}:${caller.sub}`,
         receivedAt: clock.now(),
       });
-      const effects: Effects = { points: [], growth: [], notFired: [], reversed: [], tierChange: null };
+      const effects: Effects = { points: [], growth: [], notFired: [], reversed: [], tasks: [], tierChange: null };
       if (event.type === 'order.refunded') await reverseOrder(event, member, idem.scope, caller, idem.retry, effects);
       else await payRules(event, occurredAt, member, idem.scope, caller, idem.retry, effects);
-      if (effects.growth.length > 0 && deps.onGrowth) effects.tierChange = (await deps.onGrowth(member.memberId)) ?? null;
+      if (deps.tasks) effects.tasks = await deps.tasks({ member, event, occurredAt, scope: idem.scope, actor: caller, retry: idem.retry });
+      const grew = effects.growth.length > 0 || effects.tasks.some((t) => (t.reward?.growth ?? 0) > 0);
+      if (grew && deps.onGrowth) effects.tierChange = (await deps.onGrowth(member.memberId)) ?? null;
       return {
         event: { eventId: event.eventId, memberId: event.memberId, type: event.type, occurredAt: occurredAt.toISOString() },
         effects,
