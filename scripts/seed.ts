@@ -1,7 +1,8 @@
 /**
  * Seeds a realistic demo program into a running service through its own API, so it is explorable right after
- * `npm start`: a 4-tier ladder, earning rules (orders, registration, shares, a member-day campaign, a birthday bonus)
- * and members with order, refund and redemption history.
+ * `npm start`: a 4-tier ladder, earning rules (orders, registration, shares, a member-day campaign, a birthday bonus),
+ * a check-in calendar, the new-member task pack with badges, and members with order, refund, redemption and
+ * check-in history.
  *
  *     JWT_SECRET=<the service's> npm run seed [-- --url http://127.0.0.1:3000] [--members 20]
  *
@@ -53,6 +54,13 @@ const rules: Record<string, unknown> = {
   review: { name: 'Review: 20 points, 10 a month', eventType: 'review.posted', points: { kind: 'fixed', amount: 20 }, caps: { perMonth: 10 } },
 };
 for (const [code, rule] of Object.entries(rules)) await call('PUT', `/v1/admin/earning-rules/${code}`, ops, rule);
+// A 7-day reward cycle with a bigger seventh day, streak milestones, and two paid make-ups a month.
+await call('PUT', '/v1/admin/checkin-config', ops, {
+  cycle: [5, 5, 10, 5, 5, 10, 30],
+  milestones: [{ streak: 7, points: 50, growth: 5 }, { streak: 30, points: 300, growth: 30 }],
+  growthPerCheckin: 1,
+  makeup: { cost: 20, perMonth: 2 },
+});
 
 const names = ['Ann', 'Bo', 'Chen', 'Dana', 'Eli', 'Fang', 'Gus', 'Hana', 'Ivo', 'Jin', 'Kai', 'Lea', 'Min', 'Noor', 'Oli', 'Pei', 'Quin', 'Ravi', 'Su', 'Tao'];
 const zones = ['Asia/Shanghai', 'Asia/Tokyo', 'Europe/Berlin', 'America/New_York', 'UTC'];
@@ -85,5 +93,7 @@ for (let i = 0; i < count; i++) {
     const hold = (await call('POST', `/v1/members/${memberId}/points/holds`, service, { amount: 50, code: 'redemption' }, `seed-hold-${memberId}`)) as { hold?: { id: string } };
     if (hold.hold) await call('POST', `/v1/points/holds/${hold.hold.id}/capture`, service, { amount: 50 }, `seed-capture-${memberId}`);
   }
+  // Most members check in today, in their own time zone (days before registration cannot be made up, so no history).
+  if (i % 5 !== 4) await call('POST', '/v1/me/checkins', sign('member', memberId), undefined, `seed-checkin-${memberId}`);
 }
 process.stdout.write(`seeded a 4-tier ladder, ${Object.keys(rules).length} earning rules, ${count} members and ${orders} orders into ${values.url}\n`);

@@ -3,6 +3,7 @@ import Koa from 'koa';
 import type { Connection } from 'mongoose';
 import type { Config } from './config.js';
 import { createAuditModule } from './modules/audit/index.js';
+import { createCheckinsModule } from './modules/checkins/index.js';
 import { createEventsModule } from './modules/events/index.js';
 import { createGrowthLedger, createLedgerModule } from './modules/ledger/index.js';
 import { createMembersModule } from './modules/members/index.js';
@@ -78,9 +79,21 @@ export function createApp(deps: AppDeps) {
     tasks: tasks.service.progressFromEvent,
   });
   members.service.onRegistered((member, device) => events.service.memberRegistered(member, device));
+  const checkins = createCheckinsModule({
+    db,
+    clock,
+    audit: audit.record,
+    members: members.service,
+    points: ledger.service,
+    growth: growth.service,
+    // A check-in is reported as a member.checked_in event keyed by member and day, so tasks and rules see it once.
+    report: (event, retry) => events.service.processEvent({ role: 'service', sub: 'checkins' }, event, { scope: event.eventId, retry }),
+    onGrowth: (memberId) => tiers.service.onGrowth(memberId),
+    ...(deps.faults ? { faults: deps.faults } : {}),
+  });
   const idempotency = idempotencyWrapper(db, clock, deps.faults);
 
-  const businessRoutes: Route[] = [...members.routes, ...ledger.routes, ...events.routes, ...rules.routes, ...tiers.routes, ...tasks.routes, ...audit.routes];
+  const businessRoutes: Route[] = [...members.routes, ...ledger.routes, ...events.routes, ...checkins.routes, ...rules.routes, ...tiers.routes, ...tasks.routes, ...audit.routes];
   let document: object | undefined;
   const openapi = (): object => (document ??= buildOpenApiDocument(routes));
   const routes: Route[] = [...systemRoutes({ db, engine: deps.engine, metrics, timeoutMs: config.db.timeoutMs, openapi }), ...businessRoutes];
@@ -100,14 +113,14 @@ export function createApp(deps: AppDeps) {
   app.use(router.routes());
   app.use(router.allowedMethods());
 
-  const ready = Promise.all([members.init(), ledger.init(), growth.init(), rules.init(), tiers.init(), tasks.init(), jobs.init(), events.init(), audit.init(), idempotency.init()]).then(
+  const ready = Promise.all([members.init(), ledger.init(), growth.init(), rules.init(), tiers.init(), tasks.init(), jobs.init(), events.init(), checkins.init(), audit.init(), idempotency.init()]).then(
     () => undefined,
   );
   return {
     app,
     ready,
     metrics,
-    services: { members: members.service, ledger: ledger.service, growth: growth.service, rules: rules.service, tiers: tiers.service, tasks: tasks.service, events: events.service },
+    services: { members: members.service, ledger: ledger.service, growth: growth.service, rules: rules.service, tiers: tiers.service, tasks: tasks.service, events: events.service, checkins: checkins.service },
     openapi,
     /** Starts the background jobs (ledger sweeps); returns the function that stops them. */
     startJobs: () => {

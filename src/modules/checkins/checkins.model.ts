@@ -1,0 +1,134 @@
+import { Schema, type Connection } from 'mongoose';
+import type { Collection } from 'mongodb';
+import { ensureCollection } from '../../platform/db/connection.js';
+import type { CheckinConfig } from './checkins.schemas.js';
+import type { CheckinState, RewardPlan } from './checkins.state.js';
+
+/**
+ * One committed check-in or make-up: `_id = <memberId>#<seq>`, seq counting the member's commits from 1, so the next
+ * one is a unique insert at seq + 1 (as ledger entries are). `dayKey` (`<memberId>@<day>`) is unique too: a day is
+ * checked at most once whatever the state says. Each entry carries the state after it and what its day pays.
+ */
+export type CheckinEntry = {
+  _id: string;
+  memberId: string;
+  seq: number;
+  opId: string;
+  fingerprint: string | null;
+  kind: 'checkin' | 'makeup';
+  day: string;
+  dayKey: string;
+  timezone: string;
+  plan: RewardPlan;
+  cost: number;
+  at: Date;
+  state: CheckinState;
+};
+export type CheckinHead = { seq: number; state: CheckinState };
+type ConfigDoc = { _id: string; config: CheckinConfig; updatedAt: Date };
+
+export const checkinEntryId = (memberId: string, seq: number) => `${memberId}#${String(seq).padStart(10, '0')}`;
+export const dayKey = (memberId: string, day: string) => `${memberId}@${day}`;
+
+const HEADS_MAX = 100_000;
+
+export function checkinsStore(db: Connection) {
+  const logModel = db.model(
+    'CheckinEntry',
+    new Schema({ opId: { type: String, unique: true }, dayKey: { type: String, unique: true } }, { collection: 'checkin_log', strict: false, versionKey: false }),
+  );
+  const configModel = db.model('CheckinConfig', new Schema({}, { collection: 'checkin_config', strict: false, versionKey: false }));
+  const log = logModel.collection as unknown as Collection<CheckinEntry>;
+  const configs = configModel.collection as unknown as Collection<ConfigDoc>;
+  /** The newest entry this process knows per member; a commit on a stale one loses its insert and re-reads. */
+  const heads = new Map<string, CheckinHead>();
+
+  function remember(memberId: string, head: CheckinHead): void {
+    if (heads.size >= HEADS_MAX && !heads.has(memberId)) heads.delete(heads.keys().next().value as string);
+    heads.set(memberId, head);
+  }
+  const get = (memberId: string, seq: number) => log.findOne({ _id: checkinEntryId(memberId, seq) });
+
+  /** The newest seq from `from` on: seqs are contiguous, so probe doubling steps, then halve the gap (all by _id). */
+  async function probe(memberId: string, from: CheckinEntry | null): Promise<CheckinEntry | null> {
+    let found = from ?? (await get(memberId, 1));
+    if (!found) return null;
+    let step = 1;
+    let missing: number | undefined;
+    while (missing === undefined) {
+      const next = await get(memberId, found.seq + step);
+      if (next) {
+        found = next;
+        step *= 2;
+      } else missing = found.seq + step;
+    }
+    while (missing - found.seq > 1) {
+      const mid = Math.floor((found.seq + missing) / 2);
+      const e = await get(memberId, mid);
+      if (e) found = e;
+      else missing = mid;
+    }
+    return found;
+  }
+
+  return {
+    async init() {
+      await ensureCollection(logModel);
+      await ensureCollection(configModel);
+    },
+    knownHead: (memberId: string) => heads.get(memberId),
+
+    /** The member's newest entry, read from the database (following this process's known head when it has one). */
+    async freshHead(memberId: string): Promise<CheckinHead | null> {
+      const known = heads.get(memberId);
+      const start = known ? await get(memberId, known.seq) : null;
+      const newest = await probe(memberId, start);
+      if (!newest) return null;
+      const head = { seq: newest.seq, state: newest.state };
+      remember(memberId, head);
+      return head;
+    },
+
+    forgetHead: (memberId: string) => heads.delete(memberId),
+    get,
+
+    /** Commits an entry; rejects with a duplicate-key error when its seq, its day or its opId is taken. */
+    async insert(entry: CheckinEntry): Promise<void> {
+      await log.insertOne(entry);
+      remember(entry.memberId, { seq: entry.seq, state: entry.state });
+    },
+
+    /** The entry an operation committed: the newest few by _id first (a retry comes soon after), else a scan. */
+    async findByOpId(memberId: string, opId: string, newestSeq: number): Promise<CheckinEntry | null> {
+      const seqs = Array.from({ length: Math.min(8, newestSeq) }, (_, i) => newestSeq - i);
+      const recent = await Promise.all(seqs.map((seq) => get(memberId, seq)));
+      return recent.find((e) => e?.opId === opId) ?? (await log.findOne({ opId }));
+    },
+
+    /** The entry that checked a day, if any (a scan on engines without secondary indexes: rare paths only). */
+    findByDay: (memberId: string, day: string) => log.findOne({ dayKey: dayKey(memberId, day) }),
+
+    /** The newest entry whose day is in `month` or before (months of entries never decrease along seq). */
+    async newestUpToMonth(memberId: string, head: CheckinHead, month: string): Promise<CheckinEntry | null> {
+      let lo = 0; // an entry known to be at or before month (0: none)
+      let hi = head.seq + 1; // an entry known to be after it
+      let best: CheckinEntry | null = null;
+      while (hi - lo > 1) {
+        const mid = Math.floor((lo + hi) / 2);
+        const e = await get(memberId, mid);
+        if (e && e.day.slice(0, 7) <= month) {
+          lo = mid;
+          best = e;
+        } else hi = mid;
+      }
+      return best;
+    },
+
+    getConfig: () => configs.findOne({ _id: 'current' }),
+    /** Configuration written by ops: last write wins, and every write is audited. */
+    async saveConfig(config: CheckinConfig, at: Date): Promise<void> {
+      await configs.replaceOne({ _id: 'current' }, { config, updatedAt: at }, { upsert: true });
+    },
+  };
+}
+export type CheckinsStore = ReturnType<typeof checkinsStore>;

@@ -1,0 +1,282 @@
+import type { Clock } from '../../platform/clock.js';
+import { isDuplicateKey } from '../../platform/db/connection.js';
+import { AppError, conflict } from '../../platform/errors.js';
+import { noFaults, type Faults } from '../../platform/faults.js';
+import type { Caller } from '../../platform/http/route.js';
+import { KeyedQueue } from '../../platform/keyed-queue.js';
+import type { RecordAudit } from '../audit/index.js';
+import { derivedOpId, type LedgerService, type Operation } from '../ledger/index.js';
+import type { MembersService, MemberView } from '../members/index.js';
+import { checkinEntryId, dayKey, type CheckinEntry, type CheckinHead, type CheckinsStore } from './checkins.model.js';
+import type { CheckinConfig } from './checkins.schemas.js';
+import * as rules from './checkins.state.js';
+import type { CheckinState, RewardPlan } from './checkins.state.js';
+
+/** The program a fresh installation runs until ops configure one (docs/DECISIONS.md). */
+export const DEFAULT_CONFIG: CheckinConfig = {
+  cycle: [5, 5, 10, 5, 5, 10, 30],
+  milestones: [{ streak: 30, points: 100, growth: 0 }],
+  growthPerCheckin: 1,
+  makeup: { cost: 20, perMonth: 2 },
+};
+
+/** How long an instance serves the configuration from memory (changes made on this instance apply at once). */
+const CACHE_MS = 2000;
+/** As in the ledger: a writer that lost the race for the next seq re-reads and retries, with jitter. */
+const MAX_ATTEMPTS = 48;
+const jitter = (attempt: number) => new Promise((r) => setTimeout(r, Math.random() * Math.min(2 ** attempt, 50)));
+
+/** A check-in is a `member.checked_in` event too (tasks and rules react to it); answers what that event did. */
+export type ReportCheckin = (
+  event: { eventId: string; memberId: string; type: string; occurredAt: string; properties: Record<string, string | number | boolean> },
+  retry: boolean,
+) => Promise<{ effects: { points: Array<{ rule: string; points: number; entryId: string }>; tasks: TaskEffect[]; tierChange: TierChange | null } }>;
+type TaskEffect = { task: string; progress: number; target: number; completed: boolean; reward: { points: number; growth: number; badge: string | null } | null };
+type TierChange = { from: string | null; to: string };
+
+export type CheckinsDeps = {
+  store: CheckinsStore;
+  clock: Clock;
+  audit: RecordAudit;
+  members: MembersService;
+  points: LedgerService;
+  growth: LedgerService;
+  report: ReportCheckin;
+  onGrowth: (memberId: string) => Promise<TierChange | undefined>;
+  faults?: Faults;
+};
+
+type Draft = { kind: CheckinEntry['kind']; day: string; timezone: string; plan: RewardPlan; cost: number; state: CheckinState };
+
+export function checkinsService(deps: CheckinsDeps) {
+  const { store, clock } = deps;
+  const faults = deps.faults ?? noFaults;
+  const queue = new KeyedQueue();
+  let cache: { at: number; config: CheckinConfig; updatedAt: Date | null } | undefined;
+
+  async function currentConfig() {
+    const now = Date.now();
+    if (!cache || now - cache.at > CACHE_MS) {
+      const doc = await store.getConfig();
+      cache = { at: now, config: doc?.config ?? DEFAULT_CONFIG, updatedAt: doc?.updatedAt ?? null };
+    }
+    return cache;
+  }
+
+  const emptyHead = (): CheckinHead => ({ seq: 0, state: rules.emptyState() });
+
+  /** Decides against the newest entry and commits it with one insert; see docs/CHECKINS.md for why a day pays once. */
+  async function commit(memberId: string, op: Operation, decide: (state: CheckinState, now: Date) => Draft): Promise<{ entry: CheckinEntry; replayed: boolean }> {
+    let head = store.knownHead(memberId) ?? (await store.freshHead(memberId)) ?? emptyHead();
+    if (op.retry) {
+      head = (await store.freshHead(memberId)) ?? emptyHead();
+      const earlier = landed(op, await store.findByOpId(memberId, op.opId, head.seq));
+      if (earlier) return earlier;
+    }
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const now = clock.now();
+      const draft = decide(head.state, now);
+      const seq = head.seq + 1;
+      const entry: CheckinEntry = {
+        _id: checkinEntryId(memberId, seq),
+        memberId,
+        seq,
+        opId: op.opId,
+        fingerprint: op.fingerprint ?? null,
+        dayKey: dayKey(memberId, draft.day),
+        at: now,
+        ...draft,
+      };
+      try {
+        await store.insert(entry);
+        return { entry, replayed: false };
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+        const atSeq = await store.get(memberId, seq);
+        const replay = landed(op, atSeq);
+        if (replay) return replay;
+        if (atSeq) {
+          store.forgetHead(memberId); // another commit took this seq: decide again on the newest state
+          await jitter(attempt);
+          head = (await store.freshHead(memberId)) ?? emptyHead();
+          continue;
+        }
+        // The seq is free, so the day or the operation is taken.
+        const earlier = landed(op, await store.findByOpId(memberId, op.opId, head.seq));
+        if (earlier) return earlier;
+        throw conflict('ALREADY_CHECKED_IN', `${draft.day} is already checked`, { day: draft.day });
+      }
+    }
+    throw new AppError(503, 'CONTENTION', 'too many check-ins at once for this member; retry with the same idempotency key');
+  }
+
+  /**
+   * Pays what a committed day earns — the cycle day, each milestone, and growth, each with an op id derived from the
+   * member and the day, so a retry (or a second request for the same day) pays once — and reports the check-in as a
+   * `member.checked_in` event.
+   */
+  async function settle(member: MemberView, entry: CheckinEntry, actor: Caller, retry: boolean) {
+    const m = member.memberId;
+    const { day, plan } = entry;
+    const ref = { type: 'checkin', id: day };
+    if (plan.points > 0) {
+      await deps.points.earnPoints(m, { amount: plan.points, code: 'checkin', ref }, { opId: derivedOpId('points', 'checkin', m, day), actor, retry });
+    }
+    for (const ms of plan.milestones.filter((x) => x.points > 0)) {
+      const opId = derivedOpId('points', 'checkin-milestone', m, day, String(ms.streak));
+      await deps.points.earnPoints(m, { amount: ms.points, code: 'checkin_milestone', ref }, { opId, actor, retry });
+    }
+    const growth = plan.growth + plan.milestones.reduce((s, x) => s + x.growth, 0);
+    if (growth > 0) await deps.growth.earnPoints(m, { amount: growth, code: 'checkin', ref }, { opId: derivedOpId('growth', 'checkin', m, day), actor, retry });
+    faults.at('checkin:before-event');
+    const { effects } = await deps.report(
+      {
+        eventId: `member.checked_in:${m}:${day}`,
+        memberId: m,
+        type: 'member.checked_in',
+        occurredAt: entry.at.toISOString(),
+        properties: { day, streak: plan.run, makeup: entry.kind === 'makeup' },
+      },
+      retry,
+    );
+    const tierChange = effects.tierChange ?? (growth > 0 ? ((await deps.onGrowth(m)) ?? null) : null);
+    const today = rules.localDay(clock.now(), member.timezone);
+    return {
+      day,
+      makeup: entry.kind === 'makeup',
+      streak: rules.currentStreak(entry.state, today),
+      bestStreak: entry.state.best,
+      reward: {
+        points: plan.points + plan.milestones.reduce((s, x) => s + x.points, 0),
+        growth,
+        cycleDay: plan.cycleDay,
+        milestones: plan.milestones,
+      },
+      cost: entry.cost,
+      ruleRewards: effects.points,
+      tasks: effects.tasks,
+      tierChange,
+    };
+  }
+
+  return {
+    /**
+     * Checks the member in for today in its time zone and pays the day (PRODUCT.md §7).
+     * Errors: 404 NOT_FOUND, 409 MEMBER_FROZEN, 409 ALREADY_CHECKED_IN (today is checked, or the time zone changed
+     * less than 24 h after the last check-in), 503 CONTENTION.
+     */
+    async checkIn(memberId: string, op: Operation) {
+      const member = await deps.members.assertActive(memberId);
+      const { config } = await currentConfig();
+      const { entry, replayed } = await queue.run(memberId, () =>
+        commit(memberId, op, (state, now) => {
+          const today = rules.localDay(now, member.timezone);
+          const next = rules.checkIn(state, { today, now, timezone: member.timezone }, config);
+          return { kind: 'checkin', day: today, timezone: member.timezone, cost: 0, ...next };
+        }),
+      );
+      faults.at('checkin:after-commit');
+      return settle(member, entry, op.actor as Caller, op.retry === true || replayed);
+    },
+
+    /**
+     * Checks in a missed past day of the current month, at the configured cost; pays what that day would have paid and
+     * joins the runs around it. The cost is spent before the day is committed; if the commit is then refused (another
+     * request took the day or the month's last make-up), the spend is reversed.
+     * Errors: 404, 409 MEMBER_FROZEN, 409 MAKEUP_NOT_ALLOWED (today or later, another month, before registration),
+     * 409 ALREADY_CHECKED_IN, 409 LIMIT_REACHED (monthly cap), 409 INSUFFICIENT_POINTS (nothing is written).
+     */
+    async makeUpCheckin(memberId: string, day: string, op: Operation) {
+      const member = await deps.members.assertActive(memberId);
+      const { config } = await currentConfig();
+      const registeredOn = rules.localDay(new Date(member.createdAt), member.timezone);
+      const { entry, replayed } = await queue.run(memberId, async () => {
+        const head = (await store.freshHead(memberId)) ?? emptyHead();
+        if (op.retry) {
+          const earlier = landed(op, await store.findByOpId(memberId, op.opId, head.seq));
+          if (earlier) return earlier;
+        }
+        rules.refuseMakeup(head.state, { day, today: rules.localDay(clock.now(), member.timezone), registeredOn }, config);
+        const cost = config.makeup.cost;
+        // Keyed by the day, not the request: an attempt that died after paying is completed by the next, never charged twice.
+        const spend = cost > 0
+          ? await deps.points.spendPoints(memberId, { amount: cost, code: 'checkin_makeup', ref: { type: 'checkin', id: day } }, { opId: derivedOpId('points', 'checkin-makeup', memberId, day), actor: op.actor, retry: op.retry === true })
+          : undefined;
+        try {
+          return await commit(memberId, op, (state, now) => {
+            const next = rules.makeUp(state, { day, today: rules.localDay(now, member.timezone), registeredOn }, config);
+            return { kind: 'makeup', day, timezone: member.timezone, cost, ...next };
+          });
+        } catch (err) {
+          if (spend && err instanceof AppError && err.status === 409) {
+            await deps.points.reverseEntry(spend.entry._id, { code: 'checkin_makeup_refund' }, { opId: derivedOpId('points', 'checkin-makeup-undo', memberId, day), actor: op.actor });
+          }
+          throw err;
+        }
+      });
+      return settle(member, entry, op.actor as Caller, op.retry === true || replayed);
+    },
+
+    /** The member's check-in calendar for a month (default: the current one). Errors: 404 NOT_FOUND. */
+    async getCalendar(memberId: string, month?: string) {
+      const member = await deps.members.getMember(memberId);
+      const { config } = await currentConfig();
+      const today = rules.localDay(clock.now(), member.timezone);
+      const head = (await store.freshHead(memberId)) ?? emptyHead();
+      const state = head.state;
+      const wanted = month ?? rules.monthOf(today);
+      let monthState: CheckinState | null = null;
+      if (state.lastDay !== null && wanted === rules.monthOf(state.lastDay)) monthState = state;
+      else if (state.lastDay !== null && wanted < rules.monthOf(state.lastDay)) {
+        const e = await store.newestUpToMonth(memberId, head, wanted);
+        if (e && rules.monthOf(e.day) === wanted) monthState = e.state;
+      }
+      const dayOf = (d: number) => `${wanted}-${String(d).padStart(2, '0')}`;
+      const used = state.lastDay !== null && rules.monthOf(state.lastDay) === rules.monthOf(today) ? state.makeups.length : 0;
+      const { checkedToday, today: next, tomorrow } = rules.upcoming(state, today, config);
+      return {
+        month: wanted,
+        timezone: member.timezone,
+        today,
+        days: (monthState?.days ?? []).map((d) => ({ day: dayOf(d), makeup: monthState?.makeups.includes(d) ?? false })),
+        currentStreak: rules.currentStreak(state, today),
+        bestStreak: state.best,
+        totalCheckins: state.total,
+        checkedInToday: checkedToday,
+        next,
+        tomorrow,
+        makeup: { cost: config.makeup.cost, perMonth: config.makeup.perMonth, usedThisMonth: used, remaining: Math.max(config.makeup.perMonth - used, 0) },
+      };
+    },
+
+    /** The member summary's check-in part (PRODUCT.md §3). */
+    async summary(member: MemberView) {
+      const state = ((await store.freshHead(member.memberId)) ?? emptyHead()).state;
+      const today = rules.localDay(clock.now(), member.timezone);
+      return { checkin: { streak: rules.currentStreak(state, today), bestStreak: state.best, lastDay: state.lastDay, total: state.total } };
+    },
+
+    async getConfig() {
+      const { config, updatedAt } = await currentConfig();
+      return { config, updatedAt: updatedAt?.toISOString() ?? null };
+    },
+
+    /** Replaces the check-in program (audited); it applies to check-ins from now on, never to days already paid. */
+    async putConfig(caller: Caller, config: CheckinConfig, requestId: string) {
+      const before = (await store.getConfig())?.config ?? null;
+      const at = clock.now();
+      await store.saveConfig(config, at);
+      cache = undefined;
+      await deps.audit({ actor: caller, action: 'checkin-config.update', target: { type: 'checkin-config', id: 'current' }, before, after: config, requestId });
+      return { config, updatedAt: at.toISOString() };
+    },
+  };
+}
+export type CheckinsService = ReturnType<typeof checkinsService>;
+
+/** The earlier landing of this operation, if `e` is it; the same operation asked with another request is refused. */
+function landed(op: Operation, e: CheckinEntry | null): { entry: CheckinEntry; replayed: boolean } | undefined {
+  if (!e || e.opId !== op.opId) return undefined;
+  if (op.fingerprint && e.fingerprint !== op.fingerprint) throw conflict('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used for a different request');
+  return { entry: e, replayed: true };
+}

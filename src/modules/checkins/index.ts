@@ -1,0 +1,15 @@
+import type { Connection } from 'mongoose';
+import type { Route } from '../../platform/http/route.js';
+import { checkinsStore } from './checkins.model.js';
+import { checkinsRoutes } from './checkins.routes.js';
+import { checkinsService, type CheckinsDeps, type CheckinsService } from './checkins.service.js';
+
+export type { CheckinsService, ReportCheckin } from './checkins.service.js';
+
+/** Daily check-ins (PRODUCT.md §7): once per local day, a reward cycle with milestones, make-ups, the calendar. */
+export function createCheckinsModule(deps: Omit<CheckinsDeps, 'store'> & { db: Connection }): { service: CheckinsService; routes: Route[]; init: () => Promise<void> } {
+  const store = checkinsStore(deps.db);
+  const service = checkinsService({ ...deps, store });
+  deps.members.addSummaryProvider((member) => service.summary(member));
+  return { service, routes: checkinsRoutes(service), init: () => store.init() };
+}
