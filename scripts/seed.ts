@@ -61,6 +61,17 @@ await call('PUT', '/v1/admin/checkin-config', ops, {
   growthPerCheckin: 1,
   makeup: { cost: 20, perMonth: 2 },
 });
+// The new-member pack (register, first order, first share within 7 days), a streak badge and a weekly repeatable task.
+// Set before the members register, so their registration counts.
+const newMember = { type: 'from-registration', days: 7 };
+const tasks: Record<string, unknown> = {
+  'welcome-register': { name: 'Join the club', eventType: 'member.registered', target: 1, window: newMember, reward: { points: 50, badge: { code: 'newcomer', name: 'Newcomer' } } },
+  'welcome-first-order': { name: 'Place your first order within 7 days', eventType: 'order.paid', target: 1, window: newMember, reward: { points: 100, growth: 20, badge: { code: 'first-order', name: 'First order' } } },
+  'welcome-first-share': { name: 'Share something within 7 days', eventType: 'content.shared', target: 1, window: newMember, reward: { points: 30 } },
+  'streak-7': { name: 'Check in 7 days in a row', eventType: 'member.checked_in', condition: { property: 'streak', min: 7 }, target: 1, window: { type: 'lifetime' }, reward: { badge: { code: 'week-streak', name: 'Seven in a row' } } },
+  'weekly-orders': { name: '3 orders this week', eventType: 'order.paid', target: 3, window: { type: 'calendar', period: 'week' }, repeatable: true, reward: { points: 50 } },
+};
+for (const [code, task] of Object.entries(tasks)) await call('PUT', `/v1/admin/tasks/${code}`, ops, task);
 
 const names = ['Ann', 'Bo', 'Chen', 'Dana', 'Eli', 'Fang', 'Gus', 'Hana', 'Ivo', 'Jin', 'Kai', 'Lea', 'Min', 'Noor', 'Oli', 'Pei', 'Quin', 'Ravi', 'Su', 'Tao'];
 const zones = ['Asia/Shanghai', 'Asia/Tokyo', 'Europe/Berlin', 'America/New_York', 'UTC'];
@@ -96,4 +107,4 @@ for (let i = 0; i < count; i++) {
   // Most members check in today, in their own time zone (days before registration cannot be made up, so no history).
   if (i % 5 !== 4) await call('POST', '/v1/me/checkins', sign('member', memberId), undefined, `seed-checkin-${memberId}`);
 }
-process.stdout.write(`seeded a 4-tier ladder, ${Object.keys(rules).length} earning rules, ${count} members and ${orders} orders into ${values.url}\n`);
+process.stdout.write(`seeded a 4-tier ladder, ${Object.keys(rules).length} earning rules, a check-in calendar, ${Object.keys(tasks).length} tasks, ${count} members and ${orders} orders into ${values.url}\n`);
