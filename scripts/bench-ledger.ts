@@ -11,6 +11,8 @@
  *     without and with the member read, at the same concurrency, after the service has stopped;
  *   balance reads against GET /healthz of the same service (the HTTP ceiling: routing, no database);
  *   the entry insert through mongoose documents (Model.create) against the driver (insertOne);
+ *   check-ins (POST /v1/me/checkins), each by a member registered for it beforehand and not yet checked in,
+ *     against the earns of the same run (scripts/lib/bench-checkins.ts); registering is not measured;
  *   the database operations per request, counted in the service; the CPU seconds the service, the engine and the
  *   load generator used during the HTTP runs; with --profile, where the service's CPU goes (scripts/lib/cpu-profile.ts).
  */
@@ -28,6 +30,7 @@ import { checkLedger } from '../src/modules/ledger/index.js';
 import { connectDatabase } from '../src/platform/db/connection.js';
 import { provisionDatabase, type Provisioned } from '../src/platform/db/provision.js';
 import { generateSecret, opsToken, orderRules, putRules, seedMembers, serviceToken } from './lib/api.js';
+import { registerFresh, type FreshMembers } from './lib/bench-checkins.js';
 import type { BenchServerCommand, BenchServerReply } from './lib/bench-server.js';
 import { driverBalanceRead, driverEarn, earnDocuments, entryInserts, prepareCeilingDb, runFor, type RunStats } from './lib/ceiling.js';
 import { summarizeProfile, type CpuProfile } from './lib/cpu-profile.js';
@@ -77,6 +80,19 @@ async function cpuSeconds(pid: number | undefined): Promise<number> {
 }
 const CLOCK_TICKS = 100; // USER_HZ, 100 on Linux
 
+type CpuUse = { service: number; engine: number; bench: number; requests: number };
+/** Starts counting the CPU the service, the engine and this process use; the function it returns adds the use to `into`. */
+async function meterCpu(servicePid: number | undefined, enginePid: number | undefined, into: CpuUse): Promise<(requests: number) => Promise<void>> {
+  const before = { service: await cpuSeconds(servicePid), engine: await cpuSeconds(enginePid), bench: process.cpuUsage() };
+  return async (requests) => {
+    const bench = process.cpuUsage(before.bench);
+    into.service += (await cpuSeconds(servicePid)) - before.service;
+    into.engine += (await cpuSeconds(enginePid)) - before.engine;
+    into.bench += (bench.user + bench.system) / 1e6;
+    into.requests += requests;
+  };
+}
+
 type ServerChild = { url: string; readyUs: number; pid: number | undefined; ask(cmd: BenchServerCommand['cmd']): Promise<BenchServerReply>; stop(): Promise<void> };
 
 /** Starts scripts/lib/bench-server.ts with the service's configuration and waits for its URL. */
@@ -111,8 +127,9 @@ async function startServerChild(uri: string, nodeFlags: string[] = []): Promise<
   };
 }
 
-type HttpStats = { ok: number; sent: number; bad: number; rps: number; p50: number; p99: number };
-type Req = { method: 'GET' | 'POST'; path: string; body?: unknown };
+type HttpStats = { ok: number; sent: number; bad: number; rps: number; p50: number; p99: number; statuses: Record<string, number> };
+/** A request; `token` replaces the service token (a member's own), `idempotent` sends a key with a bodiless POST. */
+type Req = { method: 'GET' | 'POST'; path: string; body?: unknown; token?: string; idempotent?: boolean };
 
 /** Drives the service with autocannon; every request is built fresh (its own Idempotency-Key and body). */
 async function httpRun(url: string, connections: number, build: () => Req, limit: { seconds?: number; amount?: number } = {}): Promise<HttpStats> {
@@ -129,7 +146,11 @@ async function httpRun(url: string, connections: number, build: () => Req, limit
             ...req,
             method: r.method,
             path: r.path,
-            headers: { authorization: `Bearer ${token}`, ...(r.body === undefined ? {} : { 'content-type': 'application/json', 'idempotency-key': randomBytes(12).toString('base64url') }) },
+            headers: {
+              authorization: `Bearer ${r.token ?? token}`,
+              ...(r.body === undefined ? {} : { 'content-type': 'application/json' }),
+              ...(r.body === undefined && !r.idempotent ? {} : { 'idempotency-key': randomBytes(12).toString('base64url') }),
+            },
             ...(r.body === undefined ? {} : { body: JSON.stringify(r.body) }),
           };
         },
@@ -137,7 +158,9 @@ async function httpRun(url: string, connections: number, build: () => Req, limit
     ],
   });
   const bad = result.non2xx + result.errors;
-  return { ok: result['2xx'], sent: result.requests.sent, bad, rps: result['2xx'] / result.duration, p50: result.latency.p50, p99: result.latency.p99 };
+  const statuses = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, { count = 0 }]) => [code, count]));
+  if (result.errors) statuses['transport error'] = result.errors;
+  return { ok: result['2xx'], sent: result.requests.sent, bad, rps: result['2xx'] / result.duration, p50: result.latency.p50, p99: result.latency.p99, statuses };
 }
 
 /**
@@ -167,7 +190,20 @@ const eventOf = (member: () => string) => (): Req => {
   };
 };
 const healthz = (): Req => ({ method: 'GET', path: '/healthz' });
+/** A first check-in of the day: every request a member of its own (the pool hands out each once). */
+const checkinOf = (pool: FreshMembers) => (): Req => ({ method: 'POST', path: '/v1/me/checkins', token: pool.next().token, idempotent: true });
+/**
+ * Points entries a first check-in commits under the default program (docs/DECISIONS.md): the cycle's first day (5
+ * points; its growth goes to the growth ledger); no milestone, and no earning rule reacts to member.checked_in here.
+ */
+const ENTRIES_PER_CHECKIN = 1;
+/** Members registered for a check-in measurement, per expected check-in (expected: at most the earn rate of the run). */
+const CHECKIN_HEADROOM = 1.5;
+/** Check-ins whose database operations are counted (8 connections), each by a fresh member. */
+const COUNTED_CHECKINS = 100;
 
+/** Answers other than 201 Created (requests still in flight when a measurement ended are not answers). */
+const nonCreated = (s: HttpStats) => Object.entries(s.statuses).reduce((n, [code, count]) => (code === '201' ? n : n + count), 0);
 const f0 = (n: number) => (Number.isFinite(n) ? Math.round(n).toString() : '–');
 const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
 const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '–');
@@ -188,8 +224,9 @@ async function main(): Promise<void> {
     out(`settings: ${seconds} s per measurement, ${memberCount} members, connections ${CONCURRENCY.join(' / ')}; service in a child process, autocannon and the driver runs in this one`);
     server = await startServerChild(engine.uri);
     const { url } = server;
-    out(`seeding ${memberCount} members and ${hotMember} with an opening earn each`);
+    out(`seeding ${memberCount} members and ${hotMember} with an opening earn each, and ${COUNTED_CHECKINS} members for counting a check-in's operations`);
     await seedMembers(url, token, [...memberIds, hotMember], { openingPoints: 1000, concurrency: 16 });
+    const counted = (await registerFresh(url, token, secret, 'bench-ops-', COUNTED_CHECKINS)).pool;
     // Earns answered 201 and earns sent: the store must hold at least the first and at most the second (plus the seeds).
     const earns = { ok: memberCount + 1, sent: memberCount + 1 };
     const earnRun = async (c: number, member: () => string, limit: { seconds?: number; amount?: number } = {}) => {
@@ -199,6 +236,12 @@ async function main(): Promise<void> {
       await settle(url);
       return s;
     };
+    const checkinRun = async (c: number, pool: FreshMembers, limit: { seconds?: number; amount?: number } = {}) => {
+      const s = await httpRun(url, c, checkinOf(pool), limit);
+      earns.ok += ENTRIES_PER_CHECKIN * s.ok;
+      earns.sent += ENTRIES_PER_CHECKIN * s.sent;
+      return s;
+    };
 
     await earnRun(32, anyMember, { seconds: Math.min(3, seconds) }); // warm-up, not reported
     const opsPer: Record<string, Record<string, number>> = {};
@@ -206,6 +249,7 @@ async function main(): Promise<void> {
       ['earn', () => earnRun(8, anyMember, { amount: 100 })],
       ['balance read', () => httpRun(url, 8, balanceOf(anyMember), { amount: 100 })],
       ['hot earn', () => earnRun(8, () => hotMember, { amount: 100 })],
+      ['check-in', () => checkinRun(8, counted, { amount: COUNTED_CHECKINS })],
     ] as const) {
       await server.ask('count-start');
       const s = await run();
@@ -223,7 +267,14 @@ async function main(): Promise<void> {
       progress(`${key} c=${c}`, http[`${key}@${c}`] as HttpStats);
       await settle(url);
     };
-    for (const c of CONCURRENCY) await measure('earn', c, () => earnRun(c, anyMember));
+    const cpuPer = { earn: { service: 0, engine: 0, bench: 0, requests: 0 }, 'check-in': { service: 0, engine: 0, bench: 0, requests: 0 } };
+    const metered = (kind: keyof typeof cpuPer, run: () => Promise<HttpStats>) => async () => {
+      const stop = await meterCpu(server?.pid, engine?.pid, cpuPer[kind]);
+      const s = await run();
+      await stop(s.ok);
+      return s;
+    };
+    for (const c of CONCURRENCY) await measure('earn', c, metered('earn', () => earnRun(c, anyMember)));
     for (const c of CONCURRENCY) await measure('balance', c, () => httpRun(url, c, balanceOf(anyMember)));
     for (const c of CONCURRENCY) await measure('healthz', c, () => httpRun(url, c, healthz));
     for (const c of CONCURRENCY) await measure('hot earn', c, () => earnRun(c, () => hotMember));
@@ -241,6 +292,24 @@ async function main(): Promise<void> {
     const benchCpu = process.cpuUsage(cpuBefore.bench);
     const cpuLine = `CPU seconds used during the HTTP measurements (${f0(wall)} s of wall time, ${cpus.length} cores): service ${f1((await cpuSeconds(server.pid)) - cpuBefore.service)}, database engine ${f1((await cpuSeconds(engine.pid)) - cpuBefore.engine)}, load generator ${f1((benchCpu.user + benchCpu.system) / 1e6)}`;
     out(cpuLine);
+
+    // Check-ins: a fresh member per request. A check-in does more than an earn (it includes two), so the fastest earn
+    // rate of this run bounds how many members a measurement can use; registering them is not measured.
+    const pools: Record<number, FreshMembers> = {};
+    const fastestEarn = Math.max(...CONCURRENCY.flatMap((c) => [http[`earn@${c}`]?.rps ?? 0, http[`hot earn@${c}`]?.rps ?? 0]));
+    for (const c of CONCURRENCY) {
+      const need = Math.ceil(fastestEarn * seconds * CHECKIN_HEADROOM);
+      const { pool, seconds: took } = await registerFresh(url, token, secret, `bench-c${c}-`, need);
+      pools[c] = pool;
+      out(`  registered ${need} fresh members for check-ins at c=${c} in ${f1(took)} s (not measured)`);
+    }
+    await settle(url);
+    for (const c of CONCURRENCY) await measure('check-in', c, metered('check-in', () => checkinRun(c, pools[c] as FreshMembers)));
+    const ms = (sec: number, n: number) => f1((1000 * sec) / n);
+    const cpuPerLine = `CPU ms per successful request (service / database engine / load generator; the in-flight requests of each measurement's end included): ${Object.entries(cpuPer)
+      .map(([k, u]) => `${k} ${ms(u.service, u.requests)} / ${ms(u.engine, u.requests)} / ${ms(u.bench, u.requests)}`)
+      .join('; ')}`;
+    out(cpuPerLine);
     await server.stop(); // writes the account caches
     server = undefined;
 
@@ -333,6 +402,23 @@ async function main(): Promise<void> {
       const h = http[`earn@${c}`] as HttpStats;
       out(`| ${c} | ${f0(e.rps)} | ${f1(e.p50)} | ${f1(e.p99)} | ${e.bad} | ${f0(h.rps)} | ${f2(ratio(e.rps, h.rps))} |`);
     }
+    out(`\n### check-ins vs earn in this run (POST /v1/me/checkins, each by a fresh member; the ratio has no target yet)\n`);
+    out('| conn. | check-ins /s | p50 ms | p99 ms | non-201 | earn /s | check-ins / earn | members registered | members used |');
+    out('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const c of CONCURRENCY) {
+      const k = http[`check-in@${c}`] as HttpStats;
+      const h = http[`earn@${c}`] as HttpStats;
+      const p = pools[c] as FreshMembers;
+      out(`| ${c} | ${f0(k.rps)} | ${f1(k.p50)} | ${f1(k.p99)} | ${nonCreated(k)} | ${f0(h.rps)} | ${f2(ratio(k.rps, h.rps))} | ${p.size} | ${Math.min(k.sent, p.size)} |`);
+    }
+    for (const c of CONCURRENCY) {
+      const k = http[`check-in@${c}`] as HttpStats;
+      const other = Object.entries(k.statuses).filter(([code]) => code !== '201');
+      const overdrawn = (pools[c] as FreshMembers).overdrawn;
+      const inFlight = k.sent - Object.values(k.statuses).reduce((a, b) => a + b, 0);
+      out(`- c=${c}: answers other than 201: ${other.map(([code, n]) => `${code} × ${n}`).join(', ') || 'none'}; ${inFlight} still in flight at the deadline (not counted)${overdrawn ? `; THE POOL RAN OUT: ${overdrawn} requests reused a member` : ''}`);
+    }
+    out(`\n${cpuPerLine}`);
     out(`\n### the entry insert: mongoose document vs driver (32 concurrent)\n`);
     out('| path | inserts /s | p50 ms | p99 ms | CPU µs / insert (this process) |');
     out('|---|---:|---:|---:|---:|');
@@ -352,7 +438,7 @@ async function main(): Promise<void> {
       out(`\nby function:\n${p.functions.map(([k, v]) => `- ${f1(v)} % ${k}`).join('\n')}`);
     }
     const countOk = entries >= earns.ok && entries <= earns.sent;
-    out(`\nsanity: ${entries} entries in the store; ${earns.ok} earns answered 201 and ${earns.sent} sent (seeds included)${countOk ? '' : ' — MISMATCH'}; ledger check ${report.violations.length === 0 ? 'OK' : `${report.violations.length} VIOLATIONS`}`);
+    out(`\nsanity: ${entries} entries in the store; ${earns.ok} earns answered 201 and ${earns.sent} sent (seeds, event and check-in entries included)${countOk ? '' : ' — MISMATCH'}; ledger check ${report.violations.length === 0 ? 'OK' : `${report.violations.length} VIOLATIONS`}`);
     if (!countOk || report.violations.length > 0) process.exitCode = 1;
   } finally {
     await server?.stop().catch(() => {});

@@ -1,7 +1,7 @@
 /**
  * Runs the k6 ledger scenarios against a service this script starts, then checks that nothing was lost or doubled.
  *
- *     npm run load -- [--scenario mix|hot|events|all] [--duration 30s] [--vus 16] [--members 200] [--smoke]
+ *     npm run load -- [--scenario mix|hot|events|checkins|all] [--duration 30s] [--vus 16] [--members 200] [--smoke]
  *
  * It provisions the database like the service does (MONGODB_URI, DB_ENGINE or the embedded default), starts the
  * service in-process on a loopback port with a fresh JWT secret, seeds the members with an opening balance, installs
@@ -9,7 +9,10 @@
  * captured) must equal the change of Σ(available + held) over its members; and after the service has shut down
  * (which writes the account caches) the whole store must pass the ledger check (PRODUCT.md §4). Exits 1 when a k6
  * threshold failed or an invariant is broken, and stops the service and the engine whatever happens.
- * `--smoke` is a 5 s run with 4 VUs over 20 members, for CI.
+ * `checkins` needs a fresh member per check-in (a member checks in once a day): it seeds its own members with no
+ * opening balance (`--members`, else enough for CHECKINS_PER_SECOND over the duration), and checks each member's balance
+ * against the points k6 saw its check-in pay (0 for a member k6 did not check in).
+ * `--smoke` is a 5 s run with 4 VUs over 20 members (checkins: 500), for CI.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -22,7 +25,7 @@ import { connectDatabase } from '../src/platform/db/connection.js';
 import { provisionDatabase, type Provisioned } from '../src/platform/db/provision.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import { balances, generateSecret, opsToken, orderRules, putRules, seedMembers, serviceToken } from './lib/api.js';
-import { ensureK6 } from './lib/k6.js';
+import { ensureK6, readTaggedCounter } from './lib/k6.js';
 
 const { values } = parseArgs({
   options: {
@@ -36,12 +39,14 @@ const { values } = parseArgs({
 });
 const out = (line: string) => process.stdout.write(`${line}\n`);
 function usage(problem: string): never {
-  process.stderr.write(`${problem}\nusage: npm run load -- [--scenario mix|hot|events|all] [--duration 30s] [--vus N] [--members N] [--smoke]\n`);
+  process.stderr.write(`${problem}\nusage: npm run load -- [--scenario mix|hot|events|checkins|all] [--duration 30s] [--vus N] [--members N] [--smoke]\n`);
   process.exit(2);
 }
 
-const scenarios = values.scenario === 'all' ? (['mix', 'hot', 'events'] as const) : [values.scenario];
-if (!scenarios.every((s) => s === 'mix' || s === 'hot' || s === 'events')) usage(`unknown scenario ${values.scenario}`);
+type Scenario = 'mix' | 'hot' | 'events' | 'checkins';
+const scripts: Record<Scenario, string> = { mix: 'ledger-mix.js', hot: 'ledger-hot.js', events: 'events.js', checkins: 'checkins.js' };
+const scenarios = (values.scenario === 'all' ? Object.keys(scripts) : [values.scenario]) as Scenario[];
+if (!scenarios.every((s) => s in scripts)) usage(`unknown scenario ${values.scenario}`);
 const positive = (v: string | undefined, name: string) => {
   if (v === undefined) return undefined;
   if (!/^[1-9]\d*$/.test(v)) usage(`--${name} must be a positive integer`);
@@ -51,12 +56,21 @@ const duration = values.duration ?? (values.smoke ? '5s' : '30s');
 if (!/^\d+(s|m)?$/.test(duration)) usage('--duration looks like 30s, 2m or 45');
 const vusOption = positive(values.vus, 'vus') ?? (values.smoke ? 4 : undefined);
 const memberCount = positive(values.members, 'members') ?? (values.smoke ? 20 : 200);
+const durationSeconds = Number(duration.replace(/[sm]$/, '')) * (duration.endsWith('m') ? 60 : 1);
+/**
+ * More check-ins per second than 16 VUs reached on this 2-core machine (53–65/s, docs/PERFORMANCE.md "Check-ins"), so
+ * the seeded members last the whole run; if they do not, k6 stops early and the runner says so.
+ */
+const CHECKINS_PER_SECOND = 100;
+const checkinCount = positive(values.members, 'members') ?? durationSeconds * CHECKINS_PER_SECOND;
 /** The longest a k6 run may take beyond its duration (ramp-down, summary) before it is killed. */
 const K6_GRACE_MS = 90_000;
 
 const runId = randomBytes(4).toString('hex');
 const mixMembers = Array.from({ length: memberCount }, (_, i) => `load-${runId}-${String(i + 1).padStart(6, '0')}`);
 const hotMember = `load-${runId}-hot`;
+const checkinPrefix = `load-${runId}-c-`;
+const checkinMembers = Array.from({ length: checkinCount }, (_, i) => `${checkinPrefix}${String(i + 1).padStart(6, '0')}`);
 const resultsDir = path.join(repoRoot, 'load', 'results');
 
 const secret = generateSecret();
@@ -74,49 +88,76 @@ const env = {
 const config = loadConfig(env);
 const token = serviceToken(secret);
 
-type Scenario = 'mix' | 'hot' | 'events';
-const scripts: Record<Scenario, string> = { mix: 'ledger-mix.js', hot: 'ledger-hot.js', events: 'events.js' };
-type Counters = { earned: number; spent: number; captured: number };
+type Counters = { earned: number; spent: number; captured: number; iterations: number };
+/** What k6 saw of a run: its exit code, its totals and, for checkins, the points each member's check-in paid. */
+type K6Run = { code: number; counters: Counters; perMember: Map<string, number>; unknown: Set<string> };
 
 
 /** Runs one k6 script to its end (or kills it past its time); returns its exit code and the counters it exported. */
-async function runK6(k6: string, scenario: Scenario, baseUrl: string): Promise<{ code: number; counters: Counters }> {
+async function runK6(k6: string, scenario: Scenario, baseUrl: string): Promise<K6Run> {
   const summary = path.join(resultsDir, `${scenario}-${runId}.json`);
+  // Per-member points only exist as tagged samples; k6's JSON output (gzipped) has them, its summary does not.
+  const samples = path.join(resultsDir, `${scenario}-${runId}.samples.json.gz`);
   const script = path.join(repoRoot, 'load', scripts[scenario]);
   const vus = vusOption ?? (scenario === 'hot' ? 64 : 16);
-  out(`\n== k6 ${scenario}: ${vus} VUs for ${duration} against ${baseUrl} (${scenario === 'hot' ? `member ${hotMember}` : `${memberCount} members`})`);
-  const child = spawn(k6, ['run', '--quiet', '--no-usage-report', '--summary-export', summary, script], {
+  const who = scenario === 'hot' ? `member ${hotMember}` : scenario === 'checkins' ? `up to ${checkinCount} fresh members, one check-in each` : `${memberCount} members`;
+  out(`\n== k6 ${scenario}: ${vus} VUs for ${duration} against ${baseUrl} (${who})`);
+  const output = scenario === 'checkins' ? ['--out', `json=${samples}`] : [];
+  const child = spawn(k6, ['run', '--quiet', '--no-usage-report', '--summary-export', summary, ...output, script], {
     stdio: ['ignore', 'inherit', 'inherit'],
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
       BASE_URL: baseUrl,
       SERVICE_TOKEN: token,
-      MEMBERS: String(memberCount),
-      MEMBER_PREFIX: `load-${runId}-`,
+      MEMBERS: String(scenario === 'checkins' ? checkinCount : memberCount),
+      MEMBER_PREFIX: scenario === 'checkins' ? checkinPrefix : `load-${runId}-`,
+      ...(scenario === 'checkins' ? { MEMBER_SECRET: secret } : {}),
       HOT_MEMBER: hotMember,
       VUS: String(vus),
       DURATION: duration,
       K6_NO_USAGE_REPORT: 'true',
     },
   });
-  const seconds = Number(duration.replace(/[sm]$/, '')) * (duration.endsWith('m') ? 60 : 1);
-  const killer = setTimeout(() => child.kill('SIGKILL'), seconds * 1000 + K6_GRACE_MS);
+  const killer = setTimeout(() => child.kill('SIGKILL'), durationSeconds * 1000 + K6_GRACE_MS);
   const code = await new Promise<number>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (c, signal) => resolve(c ?? (signal ? 128 : 1)));
   });
   clearTimeout(killer);
-  let counters: Counters = { earned: 0, spent: 0, captured: 0 };
+  const run: K6Run = { code, counters: { earned: 0, spent: 0, captured: 0, iterations: 0 }, perMember: new Map(), unknown: new Set() };
   try {
     const metrics = (JSON.parse(await readFile(summary, 'utf8')) as { metrics: Record<string, { count?: number }> }).metrics;
     const count = (name: string) => metrics[name]?.count ?? 0;
-    counters = { earned: count('points_earned'), spent: count('points_spent'), captured: count('points_captured') };
+    run.counters = { earned: count('points_earned'), spent: count('points_spent'), captured: count('points_captured'), iterations: count('iterations') };
+    if (scenario === 'checkins') {
+      run.perMember = await readTaggedCounter(samples, 'checkin_points', 'member');
+      run.unknown = new Set((await readTaggedCounter(samples, 'checkin_unknown', 'member')).keys());
+    }
   } catch (err) {
     out(`FAIL k6 wrote no summary (${(err as Error).message})`);
-    return { code: code || 1, counters };
+    return { ...run, code: code || 1 };
   }
-  return { code, counters };
+  return run;
+}
+
+/**
+ * Every check-in member's balance must have grown by exactly the points k6 saw its check-in pay, and a member k6 did
+ * not check in must not have moved; members whose tap never got an answer are left out (and counted).
+ */
+function checkPerMember(run: K6Run, before: Map<string, number>, after: Map<string, number>): string[] {
+  const wrong: string[] = [];
+  for (const m of checkinMembers) {
+    if (run.unknown.has(m)) continue;
+    const expected = (before.get(m) ?? 0) + (run.perMember.get(m) ?? 0);
+    if (after.get(m) !== expected) wrong.push(`${m}: expected ${expected}, balance ${after.get(m)}`);
+  }
+  const paid = [...run.perMember.values()].filter((p) => p > 0).length;
+  const line = `${run.perMember.size} members checked in (${paid} paid, ${sum(run.perMember)} points), ${checkinCount - run.perMember.size - run.unknown.size} not checked in, ${run.unknown.size} unknown`;
+  if (run.counters.iterations >= checkinCount) out(`note: k6 used all ${checkinCount} seeded members before ${duration} was over; pass a larger --members`);
+  if (run.perMember.size === 0) wrong.push('k6 checked in no member at all');
+  if (wrong.length === 0) out(`per-member check OK: checkins: ${line}; every balance is what k6 saw`);
+  return wrong.length === 0 ? [] : [`per-member check FAILED: checkins: ${line}; ${wrong.slice(0, 10).join('; ')}${wrong.length > 10 ? ` and ${wrong.length - 10} more` : ''}`];
 }
 
 const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
@@ -134,18 +175,24 @@ async function main(): Promise<number> {
     const k6 = await ensureK6(config.toolsDir, out);
     await mkdir(resultsDir, { recursive: true });
 
-    for (const scenario of scenarios as Scenario[]) {
-      const members = scenario === 'hot' ? [hotMember] : mixMembers;
-      await seedMembers(server.url, token, members, { openingPoints: 1000 });
+    for (const scenario of scenarios) {
+      const members = scenario === 'hot' ? [hotMember] : scenario === 'checkins' ? checkinMembers : mixMembers;
+      const seedStart = performance.now();
+      // Check-in members start empty, so a balance is exactly what their check-in paid.
+      await seedMembers(server.url, token, members, scenario === 'checkins' ? { concurrency: 16 } : { openingPoints: 1000 });
+      if (scenario === 'checkins') out(`seeded ${members.length} members in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`);
       if (scenario === 'events') await putRules(server.url, opsToken(secret), orderRules);
-      const before = sum(await balances(server.url, token, members));
-      const { code, counters } = await runK6(k6, scenario, server.url);
+      const before = await balances(server.url, token, members);
+      const run = await runK6(k6, scenario, server.url);
+      const { code, counters } = run;
       if (code !== 0) failures.push(`k6 ${scenario} exited with ${code}${code === 99 ? ' (a threshold failed)' : ''}`);
-      const after = sum(await balances(server.url, token, members));
-      const expected = before + counters.earned - counters.spent - counters.captured;
-      const line = `${scenario}: balances before ${before} + earned ${counters.earned} − spent ${counters.spent} − captured ${counters.captured} = ${expected}; Σ(available + held) after = ${after}`;
-      if (expected === after) out(`balance check OK: ${line}`);
+      const after = await balances(server.url, token, members);
+      const expected = sum(before) + counters.earned - counters.spent - counters.captured;
+      const line = `${scenario}: balances before ${sum(before)} + earned ${counters.earned} − spent ${counters.spent} − captured ${counters.captured} = ${expected}; Σ(available + held) after = ${sum(after)}`;
+      if (expected === sum(after)) out(`balance check OK: ${line}`);
+      else if (run.unknown.size > 0) out(`balance check not decidable: ${line}; ${run.unknown.size} check-ins got no answer`);
       else failures.push(`balance check FAILED: ${line}`);
+      if (scenario === 'checkins') failures.push(...checkPerMember(run, before, after));
     }
 
     await server.close(); // writes the account caches; the engine stays up (the service did not start it)

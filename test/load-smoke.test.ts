@@ -33,9 +33,33 @@ describe('load smoke', () => {
       expect(output).toMatch(/ledger check: 20 accounts, \d+ entries, 0 violations/);
       expect(output).toContain('load mix: thresholds passed, invariants OK');
     } finally {
-      const db = await connectDatabase(uri, dbName, 3000);
-      await db.dropDatabase().catch(() => {});
-      await db.close();
+      await dropDatabase(uri, dbName);
+    }
+  });
+
+  it('when members check in briefly with retries and bursts, then every balance is what k6 saw paid and the ledger holds', { timeout: 15 * 60_000 }, async () => {
+    const uri = inject('mongoUri');
+    const dbName = freshDbName('load');
+    try {
+      const { code, output } = await run('npx', ['tsx', 'scripts/load.ts', '--scenario', 'checkins', '--smoke'], {
+        ...process.env,
+        MONGODB_URI: uri,
+        MONGODB_DB_NAME: dbName,
+        LOG_LEVEL: 'warn',
+      });
+      expect(code, output).toBe(0);
+      expect(output).toContain('balance check OK: checkins');
+      expect(output).toMatch(/per-member check OK: checkins: [1-9]\d* members checked in/);
+      expect(output).toMatch(/ledger check: [1-9]\d* accounts, \d+ entries, 0 violations/);
+      expect(output).toContain('load checkins: thresholds passed, invariants OK');
+    } finally {
+      await dropDatabase(uri, dbName);
     }
   });
 });
+
+async function dropDatabase(uri: string, dbName: string): Promise<void> {
+  const db = await connectDatabase(uri, dbName, 3000);
+  await db.dropDatabase().catch(() => {});
+  await db.close();
+}

@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
+import { createGunzip } from 'node:zlib';
 
 const run = promisify(execFile);
 
@@ -32,4 +34,22 @@ export async function ensureK6(toolsDir: string, log: (msg: string) => void = ()
   });
   log(`installed k6 in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return k6;
+}
+
+/**
+ * Sums a k6 counter's samples by one of their tags, from the (gzipped) JSON lines `k6 run --out json=<file>.gz`
+ * writes: `{"type":"Point","metric":"<name>","data":{"value":n,"tags":{...}}}`. A sample without the tag is ignored.
+ */
+export async function readTaggedCounter(file: string, metric: string, tag: string): Promise<Map<string, number>> {
+  const sums = new Map<string, number>();
+  const lines = createInterface({ input: createReadStream(file).pipe(createGunzip()), crlfDelay: Infinity });
+  const marker = `"metric":"${metric}"`;
+  for await (const line of lines) {
+    if (!line.includes(marker)) continue; // most lines are HTTP timings; skip them before parsing
+    const sample = JSON.parse(line) as { type: string; metric: string; data: { value: number; tags?: Record<string, string> } };
+    const key = sample.data.tags?.[tag];
+    if (sample.type !== 'Point' || sample.metric !== metric || key === undefined) continue;
+    sums.set(key, (sums.get(key) ?? 0) + sample.data.value);
+  }
+  return sums;
 }
