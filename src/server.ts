@@ -38,12 +38,15 @@ export async function startServer(config: Config, opts: { logger?: Logger; clock
 
   const handle = app.callback();
   const inFlight = new Set<http.ServerResponse>();
+  /** Handlers still running: one whose client hung up (or was cut off at the deadline) goes on writing until it ends. */
+  const running = new Set<Promise<void>>();
   let draining = false;
   const server = http.createServer((req, res) => {
     inFlight.add(res);
     res.once('close', () => inFlight.delete(res));
     if (draining) res.setHeader('Connection', 'close');
-    void handle(req, res);
+    const run = handle(req, res).finally(() => running.delete(run));
+    running.add(run);
   });
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
@@ -71,6 +74,9 @@ export async function startServer(config: Config, opts: { logger?: Logger; clock
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
       await drained;
+      // Connections are gone, but a handler cut off with its connection may still be committing; the database must
+      // outlive it (bounded by the same timeout), or its write fails against a closed client.
+      await Promise.race([Promise.allSettled([...running]), new Promise((r) => setTimeout(r, config.shutdownTimeoutMs).unref())]);
       clearTimeout(timer);
       stopJobs();
       await flush().catch((err: unknown) => logger.warn({ err }, 'could not write the account caches; they rebuild from entries'));

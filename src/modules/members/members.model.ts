@@ -49,8 +49,9 @@ export function membersRepository(db: Connection) {
     async listIds(): Promise<string[]> {
       return (await Members.collection.find({}, { projection: { _id: 1 } }).toArray()).map((d) => String(d._id));
     },
+    /** By _id through the driver (a member is read on every hot path; mongoose's document layer costs CPU there). */
     async find(memberId: string): Promise<MemberDoc | null> {
-      return Members.findById(memberId).lean<MemberDoc>().exec();
+      return (await Members.collection.findOne({ _id: memberId } as never)) as MemberDoc | null;
     },
     async update(memberId: string, set: Partial<MemberDoc>): Promise<MemberDoc | null> {
       return Members.findByIdAndUpdate(memberId, { $set: set }, { returnDocument: 'after' }).lean<MemberDoc>().exec();

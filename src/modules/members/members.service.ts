@@ -17,15 +17,35 @@ export type SummaryProvider = (member: MemberView) => Promise<Record<string, unk
 /** Told of each new member after it is stored (the events module turns it into a member.registered event). */
 export type RegistrationListener = (member: MemberView, device: CreateMemberInput['device']) => Promise<unknown>;
 
+/**
+ * How long a member read serves the hot paths (an event or a check-in reads its member up to five times: the use case,
+ * then each ledger command). Changes made on this instance apply at once; on others within this time (docs/DECISIONS.md).
+ */
+const RECENT_MS = 1000;
+const RECENT_MAX = 50_000;
+
 export function membersService(deps: { repo: MembersRepository; clock: Clock; defaultTimezone: string; audit: RecordAudit }) {
   const { repo, clock } = deps;
   const summaryProviders: SummaryProvider[] = [];
   const registrationListeners: RegistrationListener[] = [];
+  const recent = new Map<string, { doc: MemberDoc; at: number }>();
+
+  function remember(doc: MemberDoc): MemberDoc {
+    if (recent.size >= RECENT_MAX && !recent.has(doc._id)) recent.delete(recent.keys().next().value as string);
+    recent.set(doc._id, { doc, at: Date.now() });
+    return doc;
+  }
 
   async function load(memberId: string): Promise<MemberDoc> {
     const doc = await repo.find(memberId);
     if (!doc) throw notFound('member');
-    return doc;
+    return remember(doc);
+  }
+
+  /** A read for the hot paths: served from this instance's recent reads for up to RECENT_MS. */
+  async function loadRecent(memberId: string): Promise<MemberDoc> {
+    const hit = recent.get(memberId);
+    return hit && Date.now() - hit.at < RECENT_MS ? hit.doc : load(memberId);
   }
 
   return {
@@ -51,15 +71,16 @@ export function membersService(deps: { repo: MembersRepository; clock: Clock; de
         if (isDuplicateKey(err)) throw conflict('MEMBER_EXISTS', `member ${input.memberId} already exists`);
         throw err;
       }
+      remember(doc);
       if (doc.birthday) await repo.claimOnce(doc._id, 'birthday', now);
       const member = toMemberView(doc);
       for (const listener of registrationListeners) await listener(member, input.device);
       return member;
     },
 
-    /** Errors: 404 NOT_FOUND. */
+    /** Errors: 404 NOT_FOUND. May be up to a second old when another instance changed the member. */
     async getMember(memberId: string): Promise<MemberView> {
-      return toMemberView(await load(memberId));
+      return toMemberView(await loadRecent(memberId));
     },
 
     /** The profile plus each module's part of the summary. Errors: 404 NOT_FOUND. */
@@ -86,6 +107,7 @@ export function membersService(deps: { repo: MembersRepository; clock: Clock; de
       }
       const updated = await repo.update(memberId, { ...patch, updatedAt: now });
       if (!updated) throw notFound('member');
+      remember(updated);
       if (caller.role === 'ops') {
         const before = Object.fromEntries(Object.keys(patch).map((k) => [k, current[k as keyof MemberDoc]]));
         await deps.audit({ actor: caller, action: 'member.update', target: { type: 'member', id: memberId }, before, after: patch });
@@ -108,7 +130,7 @@ export function membersService(deps: { repo: MembersRepository; clock: Clock; de
 
     /** For modules that must refuse work for frozen members. Errors: 404 NOT_FOUND, 409 MEMBER_FROZEN. */
     async assertActive(memberId: string): Promise<MemberView> {
-      const member = toMemberView(await load(memberId));
+      const member = toMemberView(await loadRecent(memberId));
       if (member.status === 'frozen') throw new AppError(409, 'MEMBER_FROZEN', 'the member is frozen and can neither earn nor spend');
       return member;
     },

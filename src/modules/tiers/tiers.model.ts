@@ -27,17 +27,27 @@ export function tiersRepository(db: Connection) {
   const ladders = laddersModel.collection as unknown as Collection<LadderDoc>;
   const history = historyModel.collection as unknown as Collection<TierChangeDoc>;
   let knownVersion = 0;
+  /** The ladder as last read; every event reads it, so it is served from memory for a short while. */
+  let cached: { at: number; ladder: LadderDoc | null } | undefined;
+  const CACHE_MS = 2000;
   return {
     async init() {
       await ensureCollection(laddersModel);
       await ensureCollection(historyModel);
     },
-    /** The newest ladder: from the last version seen, follow versions forward by _id. */
+    /**
+     * The newest ladder: from the last version seen, follow versions forward by _id. Served from memory for up to 2 s
+     * (a ladder saved on this instance applies at once, on others within that time, as earning rules do).
+     */
     async currentLadder(): Promise<LadderDoc | null> {
+      if (cached && Date.now() - cached.at < CACHE_MS) return cached.ladder;
       let current = knownVersion > 0 ? await ladders.findOne({ _id: knownVersion }) : null;
       for (;;) {
         const next = await ladders.findOne({ _id: knownVersion + 1 });
-        if (!next) return current;
+        if (!next) {
+          cached = { at: Date.now(), ladder: current };
+          return current;
+        }
         current = next;
         knownVersion = next._id;
       }
@@ -46,6 +56,7 @@ export function tiersRepository(db: Connection) {
     async insertLadder(doc: LadderDoc): Promise<boolean> {
       try {
         await ladders.insertOne(doc);
+        cached = undefined;
         return true;
       } catch (err) {
         if (isDuplicateKey(err)) return false;
