@@ -89,6 +89,7 @@ export function createApp(deps: AppDeps) {
     // A check-in is reported as a member.checked_in event keyed by member and day, so tasks and rules see it once.
     report: (event, retry) => events.service.processEvent({ role: 'service', sub: 'checkins' }, event, { scope: event.eventId, retry }),
     onGrowth: (memberId) => tiers.service.onGrowth(memberId),
+    metrics,
     ...(deps.faults ? { faults: deps.faults } : {}),
   });
   const idempotency = idempotencyWrapper(db, clock, deps.faults);

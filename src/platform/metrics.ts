@@ -25,6 +25,12 @@ export function createMetrics() {
       labelNames: ['command', 'outcome'] as const,
       registers: [registry],
     }),
+    checkins: new Counter({
+      name: 'checkins_total',
+      help: 'Check-ins and make-ups by outcome (committed, replayed, or the refusal code)',
+      labelNames: ['kind', 'outcome'] as const,
+      registers: [registry],
+    }),
   };
 }
 

@@ -66,6 +66,9 @@ describe('check-in', () => {
     for (const r of taps.filter((x) => x.status !== 201)) expectError(r, 409, 'ALREADY_CHECKED_IN');
     expect(await available(api, m)).toBe(5);
     expect(await growthOf(api, m)).toBe(2);
+    const metrics = (await api.request('GET', '/metrics')).text;
+    const refused = Number(/^checkins_total\{kind="checkin",outcome="ALREADY_CHECKED_IN"\} (\d+)$/m.exec(metrics)?.[1]);
+    expect(refused).toBeGreaterThanOrEqual(19);
   });
 
   it('when two instances take taps for one member at once, then the day is checked once across them', async () => {

@@ -4,6 +4,7 @@ import { AppError, conflict } from '../../platform/errors.js';
 import { noFaults, type Faults } from '../../platform/faults.js';
 import type { Caller } from '../../platform/http/route.js';
 import { KeyedQueue } from '../../platform/keyed-queue.js';
+import type { Metrics } from '../../platform/metrics.js';
 import type { RecordAudit } from '../audit/index.js';
 import { derivedOpId, type LedgerService, type Operation } from '../ledger/index.js';
 import type { MembersService, MemberView } from '../members/index.js';
@@ -43,6 +44,7 @@ export type CheckinsDeps = {
   growth: LedgerService;
   report: ReportCheckin;
   onGrowth: (memberId: string) => Promise<TierChange | undefined>;
+  metrics: Metrics;
   faults?: Faults;
 };
 
@@ -64,6 +66,18 @@ export function checkinsService(deps: CheckinsDeps) {
   }
 
   const emptyHead = (): CheckinHead => ({ seq: 0, state: rules.emptyState() });
+
+  /** Counts a check-in or make-up by outcome (checkins_total on /metrics). */
+  async function counted<T extends { entry: CheckinEntry; replayed: boolean }>(kind: CheckinEntry['kind'], run: () => Promise<T>): Promise<T> {
+    try {
+      const result = await run();
+      deps.metrics.checkins.inc({ kind, outcome: result.replayed ? 'replayed' : 'committed' });
+      return result;
+    } catch (err) {
+      deps.metrics.checkins.inc({ kind, outcome: err instanceof AppError ? err.code : 'error' });
+      throw err;
+    }
+  }
 
   /** Decides against the newest entry and commits it with one insert; see docs/CHECKINS.md for why a day pays once. */
   async function commit(memberId: string, op: Operation, decide: (state: CheckinState, now: Date) => Draft): Promise<{ entry: CheckinEntry; replayed: boolean }> {
@@ -159,6 +173,40 @@ export function checkinsService(deps: CheckinsDeps) {
     };
   }
 
+
+  /**
+   * Refuses a make-up the newest state does not allow (before anything is spent), spends its cost — keyed by the day,
+   * not the request, so an attempt that died after paying is completed by the next, never charged twice — and commits
+   * the day; if the commit is then refused (another request took the day or the month's last make-up), the spend is
+   * reversed.
+   */
+  async function spendAndCommitMakeup(member: MemberView, day: string, op: Operation, config: CheckinConfig) {
+    const memberId = member.memberId;
+    const registeredOn = rules.localDay(new Date(member.createdAt), member.timezone);
+    const head = (await store.freshHead(memberId)) ?? emptyHead();
+    if (op.retry) {
+      const earlier = landed(op, await store.findByOpId(memberId, op.opId, head.seq));
+      if (earlier) return earlier;
+    }
+    rules.refuseMakeup(head.state, { day, today: rules.localDay(clock.now(), member.timezone), registeredOn }, config);
+    const cost = config.makeup.cost;
+    const ref = { type: 'checkin', id: day };
+    const spend = cost > 0
+      ? await deps.points.spendPoints(memberId, { amount: cost, code: 'checkin_makeup', ref }, { opId: derivedOpId('points', 'checkin-makeup', memberId, day), actor: op.actor, retry: op.retry === true })
+      : undefined;
+    try {
+      return await commit(memberId, op, (state, now) => {
+        const next = rules.makeUp(state, { day, today: rules.localDay(now, member.timezone), registeredOn }, config);
+        return { kind: 'makeup', day, timezone: member.timezone, cost, ...next };
+      });
+    } catch (err) {
+      if (spend && err instanceof AppError && err.status === 409) {
+        await deps.points.reverseEntry(spend.entry._id, { code: 'checkin_makeup_refund' }, { opId: derivedOpId('points', 'checkin-makeup-undo', memberId, day), actor: op.actor });
+      }
+      throw err;
+    }
+  }
+
   return {
     /**
      * Checks the member in for today in its time zone and pays the day (PRODUCT.md §7).
@@ -168,12 +216,14 @@ export function checkinsService(deps: CheckinsDeps) {
     async checkIn(memberId: string, op: Operation) {
       const member = await deps.members.assertActive(memberId);
       const { config } = await currentConfig();
-      const { entry, replayed } = await queue.run(memberId, () =>
-        commit(memberId, op, (state, now) => {
-          const today = rules.localDay(now, member.timezone);
-          const next = rules.checkIn(state, { today, now, timezone: member.timezone }, config);
-          return { kind: 'checkin', day: today, timezone: member.timezone, cost: 0, ...next };
-        }),
+      const { entry, replayed } = await counted('checkin', () =>
+        queue.run(memberId, () =>
+          commit(memberId, op, (state, now) => {
+            const today = rules.localDay(now, member.timezone);
+            const next = rules.checkIn(state, { today, now, timezone: member.timezone }, config);
+            return { kind: 'checkin', day: today, timezone: member.timezone, cost: 0, ...next };
+          }),
+        ),
       );
       faults.at('checkin:after-commit');
       return settle(member, entry, op.actor as Caller, op.retry === true || replayed);
@@ -181,39 +231,14 @@ export function checkinsService(deps: CheckinsDeps) {
 
     /**
      * Checks in a missed past day of the current month, at the configured cost; pays what that day would have paid and
-     * joins the runs around it. The cost is spent before the day is committed; if the commit is then refused (another
-     * request took the day or the month's last make-up), the spend is reversed.
+     * joins the runs around it.
      * Errors: 404, 409 MEMBER_FROZEN, 409 MAKEUP_NOT_ALLOWED (today or later, another month, before registration),
      * 409 ALREADY_CHECKED_IN, 409 LIMIT_REACHED (monthly cap), 409 INSUFFICIENT_POINTS (nothing is written).
      */
     async makeUpCheckin(memberId: string, day: string, op: Operation) {
       const member = await deps.members.assertActive(memberId);
       const { config } = await currentConfig();
-      const registeredOn = rules.localDay(new Date(member.createdAt), member.timezone);
-      const { entry, replayed } = await queue.run(memberId, async () => {
-        const head = (await store.freshHead(memberId)) ?? emptyHead();
-        if (op.retry) {
-          const earlier = landed(op, await store.findByOpId(memberId, op.opId, head.seq));
-          if (earlier) return earlier;
-        }
-        rules.refuseMakeup(head.state, { day, today: rules.localDay(clock.now(), member.timezone), registeredOn }, config);
-        const cost = config.makeup.cost;
-        // Keyed by the day, not the request: an attempt that died after paying is completed by the next, never charged twice.
-        const spend = cost > 0
-          ? await deps.points.spendPoints(memberId, { amount: cost, code: 'checkin_makeup', ref: { type: 'checkin', id: day } }, { opId: derivedOpId('points', 'checkin-makeup', memberId, day), actor: op.actor, retry: op.retry === true })
-          : undefined;
-        try {
-          return await commit(memberId, op, (state, now) => {
-            const next = rules.makeUp(state, { day, today: rules.localDay(now, member.timezone), registeredOn }, config);
-            return { kind: 'makeup', day, timezone: member.timezone, cost, ...next };
-          });
-        } catch (err) {
-          if (spend && err instanceof AppError && err.status === 409) {
-            await deps.points.reverseEntry(spend.entry._id, { code: 'checkin_makeup_refund' }, { opId: derivedOpId('points', 'checkin-makeup-undo', memberId, day), actor: op.actor });
-          }
-          throw err;
-        }
-      });
+      const { entry, replayed } = await counted('makeup', () => queue.run(memberId, () => spendAndCommitMakeup(member, day, op, config)));
       return settle(member, entry, op.actor as Caller, op.retry === true || replayed);
     },
 
