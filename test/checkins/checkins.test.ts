@@ -210,4 +210,28 @@ describe('crash recovery', () => {
       }
     },
   );
+
+  it('when the process dies after the commit and the tap is never retried, then the next check-in pays the day left unpaid', async () => {
+    const start = new Date('2026-03-10T02:00:00Z');
+    const faults = new ArmedFaults();
+    const crashed = await startTestApp({ dbName: api.dbName, faults, clock: new ManualClock(start) });
+    const m = await memberIn(crashed, 'crash-abandoned', 'Asia/Shanghai');
+    faults.arm('checkin:after-commit');
+    expectError(await checkIn(crashed, m, 'abandoned-tap'), 500, 'INTERNAL');
+    expect(await available(crashed, m)).toBe(0);
+    await crashed.close({ keepDatabase: true });
+
+    const nextDay = await startTestApp({ dbName: api.dbName, clock: new ManualClock(new Date(start.getTime() + 86_400_000)) });
+    try {
+      const res = await checkIn(nextDay, m);
+      expect(res.status, res.text).toBe(201);
+      expect(res.body).toMatchObject({ day: '2026-03-11', streak: 2, reward: { points: 5 } });
+      expect(await available(nextDay, m)).toBe(10);
+      expect(await growthOf(nextDay, m)).toBe(4);
+      expect((await historyOf(nextDay, m)).filter((e) => e.code === 'checkin')).toHaveLength(2);
+      await expectLedgerClean([nextDay]);
+    } finally {
+      await nextDay.close({ keepDatabase: true });
+    }
+  });
 });

@@ -23,6 +23,8 @@ export const DEFAULT_CONFIG: CheckinConfig = {
 
 /** How long an instance serves the configuration from memory (changes made on this instance apply at once). */
 const CACHE_MS = 2000;
+/** How old an unpaid entry must be before another request pays it (its own request has answered or died by then). */
+const SETTLE_GRACE_MS = 60_000;
 /** As in the ledger: a writer that lost the race for the next seq re-reads and retries, with jitter. */
 const MAX_ATTEMPTS = 48;
 const jitter = (attempt: number) => new Promise((r) => setTimeout(r, Math.random() * Math.min(2 ** attempt, 50)));
@@ -154,6 +156,7 @@ export function checkinsService(deps: CheckinsDeps) {
       retry,
     );
     const tierChange = effects.tierChange ?? (growth > 0 ? ((await deps.onGrowth(m)) ?? null) : null);
+    await store.markSettled(m, entry.seq, clock.now());
     const today = rules.localDay(clock.now(), member.timezone);
     return {
       day,
@@ -173,6 +176,20 @@ export function checkinsService(deps: CheckinsDeps) {
     };
   }
 
+
+  /**
+   * Pays the member's newest entry if its own request died between committing and paying and was never retried: its
+   * day is checked, so its reward is owed. Left alone while young (its request may still be paying it); the payments'
+   * op ids make a second attempt land nothing twice. Runs before each new check-in or make-up, so every entry is paid
+   * by the time the next one commits.
+   */
+  async function payOverdue(member: MemberView): Promise<void> {
+    const head = store.knownHead(member.memberId) ?? (await store.freshHead(member.memberId));
+    if (!head || head.seq === 0 || (await store.isSettled(member.memberId, head.seq))) return;
+    const entry = await store.get(member.memberId, head.seq);
+    if (!entry || clock.now().getTime() - entry.at.getTime() < SETTLE_GRACE_MS) return;
+    await settle(member, entry, { role: 'service', sub: 'checkins' }, true);
+  }
 
   /**
    * Refuses a make-up the newest state does not allow (before anything is spent), spends its cost — keyed by the day,
@@ -216,6 +233,7 @@ export function checkinsService(deps: CheckinsDeps) {
     async checkIn(memberId: string, op: Operation) {
       const member = await deps.members.assertActive(memberId);
       const { config } = await currentConfig();
+      await payOverdue(member);
       const { entry, replayed } = await counted('checkin', () =>
         queue.run(memberId, () =>
           commit(memberId, op, (state, now) => {
@@ -238,6 +256,7 @@ export function checkinsService(deps: CheckinsDeps) {
     async makeUpCheckin(memberId: string, day: string, op: Operation) {
       const member = await deps.members.assertActive(memberId);
       const { config } = await currentConfig();
+      await payOverdue(member);
       const { entry, replayed } = await counted('makeup', () => queue.run(memberId, () => spendAndCommitMakeup(member, day, op, config)));
       return settle(member, entry, op.actor as Caller, op.retry === true || replayed);
     },
