@@ -66,6 +66,7 @@ export function createApp(deps: AppDeps) {
     growth: growth.service,
     members: members.service,
     programTimezone: config.ledger.programTimezone,
+    ...(deps.faults ? { faults: deps.faults } : {}),
   });
   const events = createEventsModule({
     db,

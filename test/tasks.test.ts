@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../src/platform/clock.js';
+import { ArmedFaults } from '../src/platform/faults.js';
 import { startTestApp, tokenFor, type ApiResponse, type TestApp } from './helpers/app.js';
 
 let api: TestApp;
@@ -163,6 +165,27 @@ describe('progress and payouts', () => {
     expect(secondRetry.effects.tasks).toEqual(secondTry.effects.tasks);
     expect(secondRetry.effects.tasks).toEqual([{ task: 'quiz-2', progress: 2, target: 2, completed: true, reward: { points: 15, growth: 0, badge: null } }]);
     expect(await available(m)).toBe(15);
+  });
+  it('when the event that completed a task dies before paying and is never retried, then a later matching event pays it once', async () => {
+    expect((await putTask('poll', { name: 'Answer a poll', eventType: 'poll.answered', target: 1, window: { type: 'lifetime' }, reward: { points: 9, badge: { code: 'pollster', name: 'Pollster' } } })).status).toBe(201);
+    const m = await newMember();
+    const faults = new ArmedFaults();
+    const crashed = await startTestApp({ dbName: api.dbName, faults, clock: new ManualClock(api.clock.now()), env: { PROGRAM_TIMEZONE: 'Asia/Shanghai' } });
+    try {
+      faults.arm('task:after-claim');
+      const body = { eventId: `poll-${m}`, memberId: m, type: 'poll.answered', occurredAt: api.clock.now().toISOString(), properties: {} };
+      expect((await crashed.request('POST', '/v1/events', { token: service, body })).status).toBe(500);
+    } finally {
+      await crashed.close({ keepDatabase: true });
+    }
+    expect(await available(m)).toBe(0);
+    api.clock.advance({ minutes: 2 });
+    expect(effectOf(await send(m, 'poll.answered'), 'poll')).toBeUndefined();
+    expect(await available(m)).toBe(9);
+    expect((await summaryOf(m)).badges.map((b: { code: string }) => b.code)).toEqual(['pollster']);
+    await send(m, 'poll.answered');
+    expect(await available(m)).toBe(9);
+    expect(await myTask(m, 'poll')).toMatchObject({ completed: true, progress: 1 });
   });
 });
 

@@ -1,5 +1,6 @@
 import type { Clock } from '../../platform/clock.js';
 import { notFound } from '../../platform/errors.js';
+import { noFaults, type Faults } from '../../platform/faults.js';
 import type { Caller } from '../../platform/http/route.js';
 import type { RecordAudit } from '../audit/index.js';
 import type { TaskEffect, TaskProgress } from '../events/index.js';
@@ -11,6 +12,8 @@ import type { MyTaskView, TaskInput } from './tasks.schemas.js';
 
 /** How long an instance serves task definitions and badge codes from memory (changes made on this instance apply at once). */
 const CACHE_MS = 2000;
+/** How old an unpaid payout must be before a later event pays it (the event that claimed it has answered or died by then). */
+const PAY_GRACE_MS = 60_000;
 
 export const toTaskView = (d: TaskDoc) => {
   const { _id, createdAt, updatedAt, ...task } = d;
@@ -27,10 +30,12 @@ export type TasksDeps = {
   growth: LedgerService;
   members: MembersService;
   programTimezone: string;
+  faults?: Faults;
 };
 
 export function tasksService(deps: TasksDeps) {
   const { repo, clock, programTimezone: zone } = deps;
+  const faults = deps.faults ?? noFaults;
   let tasksCache: { at: number; tasks: TaskDoc[] } | undefined;
   let badgesCache: { at: number; codes: string[] } | undefined;
 
@@ -59,6 +64,7 @@ export function tasksService(deps: TasksDeps) {
     if (reward.badge) {
       await repo.awardBadge({ _id: `${memberId}:${reward.badge.code}`, memberId, code: reward.badge.code, name: reward.badge.name, task, awardedAt: clock.now() });
     }
+    await repo.markPaid(claim._id, clock.now());
     return reward;
   }
 
@@ -82,7 +88,12 @@ export function tasksService(deps: TasksDeps) {
     const payKey = payKeyOf(task, key);
     const payoutId = `${task._id}|${memberId}|${payKey}`;
     const done = await repo.getPayout(payoutId);
-    if (done) return done.eventScope === scope ? paid(task, await pay(done, actor, true)) : undefined;
+    if (done) {
+      if (done.eventScope === scope) return paid(task, await pay(done, actor, true));
+      // The event that claimed it died before paying and was never retried: the member is owed the reward.
+      if (clock.now().getTime() - done.at.getTime() >= PAY_GRACE_MS && !(await repo.isPaid(payoutId))) await pay(done, actor, true);
+      return undefined;
+    }
 
     const progress = await repo.progress(counter, task.target);
     const slot = (retry ? await repo.ownSlot(counter, progress, scope) : undefined) ?? (await repo.takeSlot(counter, progress, task.target, scope, clock.now()));
@@ -90,6 +101,7 @@ export function tasksService(deps: TasksDeps) {
 
     const fresh: PayoutDoc = { _id: payoutId, eventScope: scope, task: task._id, memberId, payKey, reward: rewardOf(task), at: clock.now() };
     const claim = await repo.claimPayout(fresh);
+    faults.at('task:after-claim');
     if (claim.eventScope !== scope) return slot === undefined ? undefined : { task: task._id, progress: slot, target: task.target, completed: true, reward: null };
     return paid(task, await pay(claim, actor, retry || claim !== fresh));
   }
