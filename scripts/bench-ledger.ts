@@ -181,6 +181,8 @@ const earnOf = (member: () => string) => (): Req => ({
 const balanceOf = (member: () => string) => (): Req => ({ method: 'GET', path: `/v1/members/${member()}/points` });
 /** An order.paid of 600 in apparel: all three orderRules fire, so each event commits exactly three points entries. */
 const RULES_PER_EVENT = 3;
+/** An event writes one points entry for all the rules it fires. */
+const ENTRIES_PER_EVENT = 1;
 const eventOf = (member: () => string) => (): Req => {
   const orderId = randomBytes(8).toString('hex');
   return {
@@ -280,11 +282,21 @@ async function main(): Promise<void> {
     for (const c of CONCURRENCY) await measure('hot earn', c, () => earnRun(c, () => hotMember));
     for (const c of CONCURRENCY) await measure('hot balance', c, () => httpRun(url, c, balanceOf(() => hotMember)));
     await putRules(url, opsToken(secret, 'bench'), orderRules);
+    {
+      // What one event costs the database, counted like the requests above (inside the HTTP window: 100 events).
+      await server.ask('count-start');
+      const s = await httpRun(url, 8, eventOf(anyMember), { amount: 100 });
+      const { counts = {} } = await server.ask('count-stop');
+      opsPer[`event (order.paid firing ${RULES_PER_EVENT} rules)`] = Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, v / s.ok]));
+      earns.ok += ENTRIES_PER_EVENT * s.ok;
+      earns.sent += ENTRIES_PER_EVENT * s.sent;
+      await settle(url);
+    }
     for (const c of CONCURRENCY) {
       await measure('events', c, async () => {
         const s = await httpRun(url, c, eventOf(anyMember));
-        earns.ok += RULES_PER_EVENT * s.ok;
-        earns.sent += RULES_PER_EVENT * s.sent;
+        earns.ok += ENTRIES_PER_EVENT * s.ok;
+        earns.sent += ENTRIES_PER_EVENT * s.sent;
         return s;
       });
     }
@@ -319,12 +331,14 @@ async function main(): Promise<void> {
       for (const [name, run] of [
         ['earn, many members, c=32', (u: string) => httpRun(u, 32, earnOf(anyMember))],
         ['balance read, many members, c=32', (u: string) => httpRun(u, 32, balanceOf(anyMember))],
+        ['events, many members, c=32', (u: string) => httpRun(u, 32, eventOf(anyMember))],
       ] as const) {
         const dir = path.join(profilesDir, `${runId}-${name.split(',')[0]?.replace(/\W+/g, '-')}`);
         server = await startServerChild(engine.uri, ['--cpu-prof', '--cpu-prof-dir', dir]);
         const { readyUs } = server;
         const s = await run(server.url);
         if (name.startsWith('earn')) Object.assign(earns, { ok: earns.ok + s.ok, sent: earns.sent + s.sent });
+        if (name.startsWith('events')) Object.assign(earns, { ok: earns.ok + ENTRIES_PER_EVENT * s.ok, sent: earns.sent + ENTRIES_PER_EVENT * s.sent });
         await settle(server.url);
         await server.stop();
         server = undefined;

@@ -78,6 +78,7 @@ export function createApp(deps: AppDeps) {
     tierContext: (memberId) => tiers.service.tierContext(memberId),
     onGrowth: (memberId) => tiers.service.onGrowth(memberId),
     tasks: tasks.service.progressFromEvent,
+    ...(deps.faults ? { faults: deps.faults } : {}),
   });
   members.service.onRegistered((member, device) => events.service.memberRegistered(member, device));
   const checkins = createCheckinsModule({

@@ -5,8 +5,8 @@ import { ensureCollection, isDuplicateKey } from '../../platform/db/connection.j
 export type EventDoc = { _id: string; eventId: string; memberId: string; type: string; occurredAt: Date; properties: Record<string, unknown>; source: string; receivedAt: Date };
 /** What an order earned: claimed by the first order.paid of (member, order); a second event for the order is refused. */
 export type OrderDoc = { _id: string; eventScope: string; orderAmount: number; fired: Array<{ rule: string; points: number; growth: number }>; at: Date };
-/** The ledger entries an order's rules produced, one document per (ledger, rule), keyed so refunds read them by _id. */
-export type OrderEntryDoc = { _id: string; entryId: string; amount: number };
+/** The ledger entries an order earned (one per ledger), keyed by the order so refunds read them by _id. */
+export type OrderEntriesDoc = { _id: string; points: { entryId: string; amount: number } | null; growth: { entryId: string; amount: number } | null };
 /** One refund of an order: slot n of the order's refunds, taken by one refund event. */
 export type RefundDoc = { _id: string; eventScope: string; amount: number; at: Date };
 
@@ -23,7 +23,7 @@ export function eventsRepository(db: Connection) {
   };
   const events = models.events.collection as unknown as Collection<EventDoc>;
   const orders = models.orders.collection as unknown as Collection<OrderDoc>;
-  const orderEntries = models.orderEntries.collection as unknown as Collection<OrderEntryDoc>;
+  const orderEntries = models.orderEntries.collection as unknown as Collection<OrderEntriesDoc>;
   const refunds = models.refunds.collection as unknown as Collection<RefundDoc>;
   return {
     async init() {
@@ -42,8 +42,9 @@ export function eventsRepository(db: Connection) {
       }
     },
     getOrder: (id: string) => orders.findOne({ _id: id }),
-    linkEntry: (doc: OrderEntryDoc) => orderEntries.insertOne(doc).then(() => undefined, ignoreDuplicate),
-    getLink: (id: string) => orderEntries.findOne({ _id: id }),
+    /** Records the entries an order earned (written once, after they landed; a retry writes the same). */
+    linkEntries: (doc: OrderEntriesDoc) => orderEntries.insertOne(doc).then(() => undefined, ignoreDuplicate),
+    getEntries: (orderKey: string) => orderEntries.findOne({ _id: orderKey }),
     /** Takes the next refund slot of an order for a refund event (or finds the one it took); returns all slots up to it. */
     async takeRefundSlot(orderKey: string, eventScope: string, amount: number, at: Date): Promise<RefundDoc[]> {
       const earlier: RefundDoc[] = [];

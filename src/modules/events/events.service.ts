@@ -1,14 +1,18 @@
 import { AppError, conflict, validationFailed } from '../../platform/errors.js';
+import { noFaults, type Faults } from '../../platform/faults.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Caller } from '../../platform/http/route.js';
 import { derivedOpId, type LedgerService } from '../ledger/index.js';
 import type { MembersService, MemberView } from '../members/index.js';
 import type { MemberContext, RulesService } from '../rules/index.js';
-import type { EventsRepository } from './events.model.js';
+import type { EventsRepository, OrderDoc, OrderEntriesDoc } from './events.model.js';
 import type { Effects, EventInput, TaskEffect } from './events.schemas.js';
 
 /** How far in the future an event's occurredAt may be (clock skew between the backend and us). */
 const FUTURE_TOLERANCE_MS = 5 * 60_000;
+
+/** The op id of what an event pays on a ledger: one entry per event and ledger. */
+const eventOpId = (ledger: 'points' | 'growth', scope: string) => derivedOpId(ledger, 'event', scope);
 
 /** The ledger code for points an event type pays (PRODUCT.md §4 codes). */
 function entryCode(type: string): string {
@@ -40,12 +44,14 @@ export type EventsDeps = {
   tierContext?: TierContext;
   onGrowth?: OnGrowth;
   tasks?: TaskProgress;
+  faults?: Faults;
 };
 
 export function eventsService(deps: EventsDeps) {
   const { repo, clock, rules } = deps;
   const tierContext = deps.tierContext ?? noTier;
   const ledgers = { points: deps.points, growth: deps.growth };
+  const faults = deps.faults ?? noFaults;
 
   async function memberContext(member: MemberView): Promise<MemberContext> {
     return { ...(await tierContext(member.memberId)), timezone: member.timezone, birthday: member.birthday };
@@ -57,7 +63,10 @@ export function eventsService(deps: EventsDeps) {
     }
   }
 
-  /** Pays the fired rules of an event; each payment's op id is (event, rule), so replays and retries pay once. */
+  /**
+   * Pays the fired rules of an event: one entry per ledger for what all of them pay (the answer and the order record
+   * keep the per-rule split), with op id (ledger, event), so replays and retries pay once.
+   */
   async function payRules(event: EventInput, occurredAt: Date, member: MemberView, scope: string, actor: Caller, retry: boolean, effects: Effects) {
     const evaluations = await rules.evaluate({ type: event.type, occurredAt, properties: event.properties }, await memberContext(member));
     const orderKey = event.type === 'order.paid' ? `${member.memberId}:${String(event.properties.orderId)}` : undefined;
@@ -78,20 +87,39 @@ export function eventsService(deps: EventsDeps) {
       if (capped) effects.notFired.push({ rule: ev.rule, reason: capped });
       else paying.push({ rule: ev.rule, points: ev.points, growth: ev.growth });
     }
-    for (const p of paying) {
-      for (const ledger of ['points', 'growth'] as const) {
-        const amount = ledger === 'points' ? p.points : p.growth;
-        if (amount <= 0) continue;
+    const paid = await Promise.all(
+      (['points', 'growth'] as const).map(async (ledger) => {
+        const amount = paying.reduce((sum, p) => sum + p[ledger], 0);
+        if (amount <= 0) return null;
         const { entry } = await ledgers[ledger].earnPoints(
           member.memberId,
           { amount, code: entryCode(event.type), ref: { type: 'event', id: event.eventId } },
-          { opId: derivedOpId(ledger, 'event', scope, p.rule), actor, retry },
+          { opId: eventOpId(ledger, scope), actor, retry },
         );
-        if (ledger === 'points') effects.points.push({ rule: p.rule, points: amount, entryId: entry._id });
-        else effects.growth.push({ rule: p.rule, growth: amount, entryId: entry._id });
-        if (orderKey) await repo.linkEntry({ _id: `${orderKey}|${ledger}|${p.rule}`, entryId: entry._id, amount });
-      }
+        return { entryId: entry._id, amount };
+      }),
+    );
+    const [points, growth] = paid;
+    for (const p of paying) {
+      if (points && p.points > 0) effects.points.push({ rule: p.rule, points: p.points, entryId: points.entryId });
+      if (growth && p.growth > 0) effects.growth.push({ rule: p.rule, growth: p.growth, entryId: growth.entryId });
     }
+    faults.at('event:before-order-links');
+    if (orderKey && (points || growth)) await repo.linkEntries({ _id: orderKey, points: points ?? null, growth: growth ?? null });
+  }
+
+  /**
+   * The entries an order earned: from its link record, or — when the event that paid it died before writing that record
+   * and was never retried — from the ledgers by the payments' op ids (a scan on FerretDB v1: rare by construction).
+   */
+  async function orderEntries(order: OrderDoc): Promise<Omit<OrderEntriesDoc, '_id'>> {
+    const links = await repo.getEntries(order._id);
+    if (links) return links;
+    const find = async (ledger: 'points' | 'growth') => {
+      const entry = await ledgers[ledger].findOperation(eventOpId(ledger, order.eventScope));
+      return entry ? { entryId: entry._id, amount: entry.points } : null;
+    };
+    return { points: await find('points'), growth: await find('growth') };
   }
 
   /** Reverses what an order earned in proportion to what has been refunded so far, never beyond what is left. */
@@ -102,18 +130,17 @@ export function eventsService(deps: EventsDeps) {
     const slots = await repo.takeRefundSlot(orderKey, scope, Number(event.properties.amount), clock.now());
     const refunded = slots.reduce((sum, s) => sum + s.amount, 0);
     const share = Math.min(refunded / order.orderAmount, 1);
-    for (const fired of order.fired) {
-      for (const ledger of ['points', 'growth'] as const) {
-        const link = await repo.getLink(`${orderKey}|${ledger}|${fired.rule}`);
-        if (!link) continue;
-        const upTo = share >= 1 ? link.amount : Math.floor(link.amount * share + 1e-9);
-        const result = await ledgers[ledger].reverseEntryUpTo(
-          link.entryId,
-          { upTo, code: 'order_refund' },
-          { opId: derivedOpId(ledger, 'refund', scope, link.entryId), actor, retry },
-        );
-        if (result) effects.reversed.push({ ledger, entryId: link.entryId, reversalId: result.entry._id, amount: result.entry.points });
-      }
+    const earned = await orderEntries(order);
+    for (const ledger of ['points', 'growth'] as const) {
+      const link = earned[ledger];
+      if (!link) continue;
+      const upTo = share >= 1 ? link.amount : Math.floor(link.amount * share + 1e-9);
+      const result = await ledgers[ledger].reverseEntryUpTo(
+        link.entryId,
+        { upTo, code: 'order_refund' },
+        { opId: derivedOpId(ledger, 'refund', scope, link.entryId), actor, retry },
+      );
+      if (result) effects.reversed.push({ ledger, entryId: link.entryId, reversalId: result.entry._id, amount: result.entry.points });
     }
   }
 

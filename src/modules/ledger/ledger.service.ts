@@ -37,7 +37,7 @@ export type CommandResult = { entry: EntryDoc; replayed: boolean };
 const MAX_ATTEMPTS = 48;
 const jitter = (attempt: number) => new Promise((r) => setTimeout(r, Math.random() * Math.min(2 ** attempt, 50)));
 
-/** The op id for an operation keyed by something else (a hold's resolution, a lot's expiry, an event × rule). */
+/** The op id for an operation keyed by something else (a hold's resolution, a lot's expiry, an event, a checked day). */
 export const derivedOpId = (...parts: string[]) => createHash('sha256').update(parts.join('\u0000')).digest('base64url');
 
 export type LedgerDeps = {
@@ -344,6 +344,8 @@ export function ledgerService(deps: LedgerDeps) {
     },
 
     getEntry: (id: string) => store.get(id),
+    /** The entry an operation committed, if any: a scan on FerretDB v1, for recovery paths only. */
+    findOperation: (opId: string) => store.findByOpId(opId),
     flush: () => store.flush(),
   };
 }
