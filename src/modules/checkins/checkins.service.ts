@@ -83,9 +83,9 @@ export function checkinsService(deps: CheckinsDeps) {
 
   /** Decides against the newest entry and commits it with one insert; see docs/CHECKINS.md for why a day pays once. */
   async function commit(memberId: string, op: Operation, decide: (state: CheckinState, now: Date) => Draft): Promise<{ entry: CheckinEntry; replayed: boolean }> {
-    let head = store.knownHead(memberId) ?? (await store.freshHead(memberId)) ?? emptyHead();
+    // A retry reads the newest entries, since its own may be among them; a first attempt trusts the head it knows.
+    let head = (op.retry ? undefined : store.knownHead(memberId)) ?? (await store.freshHead(memberId)) ?? emptyHead();
     if (op.retry) {
-      head = (await store.freshHead(memberId)) ?? emptyHead();
       const earlier = landed(op, await store.findByOpId(memberId, op.opId, head.seq));
       if (earlier) return earlier;
     }
