@@ -101,6 +101,21 @@ export function createApp(deps: AppDeps) {
   const openapi = (): object => (document ??= buildOpenApiDocument(routes));
   const routes: Route[] = [...systemRoutes({ db, engine: deps.engine, metrics, timeoutMs: config.db.timeoutMs, openapi }), ...businessRoutes];
 
+  /** Deletes Idempotency-Key records older than IDEMPOTENCY_RETENTION_HOURS; once per UTC day across processes. */
+  const purgeIdempotency = () => {
+    const now = clock.now();
+    const before = new Date(now.getTime() - config.idempotencyRetentionHours * 3_600_000);
+    return jobs.run('idempotency.purge', now.toISOString().slice(0, 10), () => idempotency.purge(before));
+  };
+  const startPurges = () => {
+    if (config.ledger.sweepIntervalMs === 0) return () => {};
+    const timer = setInterval(() => {
+      purgeIdempotency().catch((err: unknown) => logger.warn({ err }, 'idempotency purge failed; the next check resumes it'));
+    }, config.ledger.sweepIntervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  };
+
   const app = new Koa({ proxy: false });
   app.silent = true; // errors are answered and logged by errorHandler
   const router = buildRouter(routes, { config, metrics, wrap: idempotency.wrap });
@@ -127,9 +142,10 @@ export function createApp(deps: AppDeps) {
     openapi,
     /** Starts the background jobs (ledger sweeps); returns the function that stops them. */
     startJobs: () => {
-      const stops = [ledger.startSweeps(), growth.startSweeps(), tiers.startJobs(config.ledger.sweepIntervalMs)];
+      const stops = [ledger.startSweeps(), growth.startSweeps(), tiers.startJobs(config.ledger.sweepIntervalMs), startPurges()];
       return () => stops.forEach((stop) => stop());
     },
+    purgeIdempotency,
     /** Writes pending cache documents; called on shutdown and by tests before checking the store. */
     flush: () => Promise.all([ledger.service.flush(), growth.service.flush()]).then(() => undefined),
   };

@@ -35,6 +35,7 @@ const envSchema = z.object({
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
   MAX_POINTS_AMOUNT: z.coerce.number().int().min(1).max(1_000_000_000_000).default(100_000_000),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+  IDEMPOTENCY_RETENTION_HOURS: z.coerce.number().int().min(24).max(24 * 366).default(72),
   POINTS_EXPIRY: z
     .string()
     .regex(/^(never|end-of-year-after-next|rolling:[1-9]\d{0,3}(:(day|month|quarter|year)-end)?)$/, 'never, end-of-year-after-next or rolling:<days>[:day-end|month-end|quarter-end|year-end]')
@@ -77,6 +78,8 @@ export type Config = Readonly<{
   bodyLimitBytes: number;
   maxPointsAmount: number;
   shutdownTimeoutMs: number;
+  /** How long Idempotency-Key records are kept before the daily purge removes them (PRODUCT.md §2: at least 24 h). */
+  idempotencyRetentionHours: number;
   ledger: Readonly<{
     /** How earned points expire (docs/LEDGER.md). */
     expiry: string;
@@ -131,6 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     maxPointsAmount: e.MAX_POINTS_AMOUNT,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    idempotencyRetentionHours: e.IDEMPOTENCY_RETENTION_HOURS,
     ledger: {
       expiry: e.POINTS_EXPIRY,
       programTimezone: e.PROGRAM_TIMEZONE ?? e.DEFAULT_TIMEZONE,

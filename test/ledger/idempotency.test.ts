@@ -197,3 +197,37 @@ describe('idempotency keys on ledger commands', () => {
     await expectLedgerClean([a, b]);
   });
 });
+
+describe('retention of idempotency records', () => {
+  it('when records pass IDEMPOTENCY_RETENTION_HOURS, then the daily purge removes them, younger ones stay, and a repeated old key still lands nothing twice', async () => {
+    const api = await startTestApp({ env: { IDEMPOTENCY_RETENTION_HOURS: '48' }, clock: new ManualClock('2026-03-01T08:00:00Z') });
+    try {
+      await registerMember(api, 'keeper');
+      const old = await points.earn(api, 'keeper', { amount: 100, code: 'order' }, { key: 'old-key' });
+      expect(old.status).toBe(201);
+      api.clock.advance({ hours: 47 });
+      const young = await points.earn(api, 'keeper', { amount: 5, code: 'order' }, { key: 'young-key' });
+      api.clock.advance({ hours: 2 }); // old-key is 49 h old, young-key 2 h
+
+      expect(await api.built.purgeIdempotency()).toEqual({ ran: true, result: { claims: 1, results: 1 } });
+      expect(await api.built.purgeIdempotency()).toEqual({ ran: false, reason: 'already done' });
+
+      const youngAgain = await points.earn(api, 'keeper', { amount: 5, code: 'order' }, { key: 'young-key' });
+      expect(replayed(youngAgain)).toBe('true');
+      expect(youngAgain.body).toEqual(young.body);
+      // The old key's record is gone: the request runs again, and the ledger answers with the entry it landed then.
+      const oldAgain = await points.earn(api, 'keeper', { amount: 100, code: 'order' }, { key: 'old-key' });
+      expect(oldAgain.status).toBe(201);
+      expect(replayed(oldAgain)).toBe('true');
+      expect(oldAgain.body.entry).toEqual(old.body.entry);
+      expectError(await points.earn(api, 'keeper', { amount: 999, code: 'order' }, { key: 'old-key' }), 409, 'IDEMPOTENCY_KEY_REUSED');
+      expect(await balanceOf(api, 'keeper')).toMatchObject({ available: 105, seq: 2 });
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('when the retention is set below 24 hours, then the configuration is refused', async () => {
+    await expect(startTestApp({ env: { IDEMPOTENCY_RETENTION_HOURS: '23' } })).rejects.toThrow(/IDEMPOTENCY_RETENTION_HOURS/);
+  });
+});

@@ -40,7 +40,7 @@ function canonical(value: unknown): string {
  * the same key gets 409 IDEMPOTENCY_KEY_REUSED; concurrent repeats wait for the first. Records are inserts keyed by
  * _id (claim, then result), never conditional updates, so the guarantee holds on every engine we run on.
  */
-export function idempotencyWrapper(db: Connection, clock: Clock, faults: Faults = noFaults): { wrap: RouteWrapper; init: () => Promise<void> } {
+export function idempotencyWrapper(db: Connection, clock: Clock, faults: Faults = noFaults): { wrap: RouteWrapper; init: () => Promise<void>; purge: (before: Date) => Promise<{ claims: number; results: number }> } {
   const claimsModel = db.model('IdempotencyClaim', new Schema({}, { collection: 'idempotency_claims', strict: false, versionKey: false }));
   const resultsModel = db.model('IdempotencyResult', new Schema({}, { collection: 'idempotency_results', strict: false, versionKey: false }));
   const claims = claimsModel.collection as unknown as Collection<ClaimDoc>;
@@ -138,6 +138,16 @@ export function idempotencyWrapper(db: Connection, clock: Clock, faults: Faults 
     init: async () => {
       await ensureCollection(claimsModel);
       await ensureCollection(resultsModel);
+    },
+    /**
+     * Deletes claims and answers recorded before `before` (a scan on FerretDB v1: a daily job, never a request). A key
+     * used again after its records are gone runs as new, and lands nothing twice: every operation below has an op id
+     * derived from the key, unique forever, so the ledger, check-ins and events replay what it did then.
+     */
+    async purge(before: Date): Promise<{ claims: number; results: number }> {
+      const r = await results.deleteMany({ createdAt: { $lt: before } });
+      const c = await claims.deleteMany({ createdAt: { $lt: before } });
+      return { claims: c.deletedCount, results: r.deletedCount };
     },
   };
 }
