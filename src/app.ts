@@ -146,8 +146,8 @@ export function createApp(deps: AppDeps) {
       return () => stops.forEach((stop) => stop());
     },
     purgeIdempotency,
-    /** Writes pending cache documents; called on shutdown and by tests before checking the store. */
-    flush: () => Promise.all([ledger.service.flush(), growth.service.flush()]).then(() => undefined),
+    /** Writes pending cache documents (ledger accounts, check-in head hints); called on shutdown and by tests. */
+    flush: () => Promise.all([ledger.service.flush(), growth.service.flush(), checkins.service.flush()]).then(() => undefined),
   };
 }
 export type App = ReturnType<typeof createApp>;

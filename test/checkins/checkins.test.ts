@@ -124,6 +124,27 @@ describe('check-in', () => {
     expect(third.body.reward).toMatchObject({ points: 110, milestones: [{ streak: 3, points: 100, growth: 10 }] });
   });
 
+  it('when another instance that never saw the member checks it in, then it continues the streak, even from a head hint left behind', async () => {
+    api.clock.set('2026-07-01T01:00:00Z');
+    const m = await fresh();
+    for (let d = 1; d <= 10; d++) {
+      await checkedIn(api, m, `2026-07-${String(d).padStart(2, '0')}`);
+      api.clock.advance({ days: 1 });
+    }
+    await api.built.flush();
+    // A hint written late by a racing process points at an older entry: the entries, not the hint, decide.
+    const third = await api.db.collection('checkin_log').findOne({ _id: `${m}#0000000003` } as never);
+    await api.db.collection('checkin_heads').replaceOne({ _id: m } as never, { seq: 3, state: third?.state });
+    const other = await startTestApp({ dbName: api.dbName, clock: api.clock });
+    try {
+      const res = await checkedIn(other, m, '2026-07-11');
+      expect(res.body).toMatchObject({ streak: 11, bestStreak: 11, reward: { cycleDay: 4 } });
+      expect((await calendar(other, m)).days).toHaveLength(11);
+    } finally {
+      await other.close({ keepDatabase: true });
+    }
+  });
+
   it('when the member is frozen, then 409 MEMBER_FROZEN and nothing is checked', async () => {
     api.clock.set('2026-03-10T02:00:00Z');
     const m = await fresh();

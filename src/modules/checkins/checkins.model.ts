@@ -2,7 +2,7 @@ import { Schema, type Connection } from 'mongoose';
 import type { Collection } from 'mongodb';
 import { ensureCollection, isDuplicateKey } from '../../platform/db/connection.js';
 import type { CheckinConfig } from './checkins.schemas.js';
-import type { CheckinState, RewardPlan } from './checkins.state.js';
+import { emptyState, type CheckinState, type RewardPlan } from './checkins.state.js';
 
 /**
  * One committed check-in or make-up: `_id = <memberId>#<seq>`, seq counting the member's commits from 1, so the next
@@ -39,6 +39,8 @@ export function checkinsStore(db: Connection) {
   );
   const configModel = db.model('CheckinConfig', new Schema({}, { collection: 'checkin_config', strict: false, versionKey: false }));
   const settledModel = db.model('CheckinSettled', new Schema({}, { collection: 'checkin_settled', strict: false, versionKey: false }));
+  const hintsModel = db.model('CheckinHead', new Schema({}, { collection: 'checkin_heads', strict: false, versionKey: false }));
+  const hints = hintsModel.collection as unknown as Collection<{ _id: string; seq: number; state: CheckinState }>;
   const log = logModel.collection as unknown as Collection<CheckinEntry>;
   const settled = settledModel.collection as unknown as Collection<{ _id: string; at: Date }>;
   const configs = configModel.collection as unknown as Collection<ConfigDoc>;
@@ -54,26 +56,45 @@ export function checkinsStore(db: Connection) {
   const settledId = (memberId: string, seq: number) => `${checkinEntryId(memberId, seq)}/paid`;
   const get = (memberId: string, seq: number) => log.findOne({ _id: checkinEntryId(memberId, seq) });
 
-  /** The newest seq from `from` on: seqs are contiguous, so probe doubling steps, then halve the gap (all by _id). */
-  async function probe(memberId: string, from: CheckinEntry | null): Promise<CheckinEntry | null> {
-    let found = from ?? (await get(memberId, 1));
-    if (!found) return null;
+  /**
+   * The newest head from `from` on: seqs are contiguous, so probe doubling steps ahead, then halve the gap (all by _id).
+   * From a head that is still the newest, that is one read of the absent next entry.
+   */
+  async function probe(memberId: string, from: CheckinHead): Promise<CheckinHead> {
+    let found = from;
     let step = 1;
     let missing: number | undefined;
     while (missing === undefined) {
       const next = await get(memberId, found.seq + step);
       if (next) {
-        found = next;
+        found = { seq: next.seq, state: next.state };
         step *= 2;
       } else missing = found.seq + step;
     }
     while (missing - found.seq > 1) {
       const mid = Math.floor((found.seq + missing) / 2);
       const e = await get(memberId, mid);
-      if (e) found = e;
+      if (e) found = { seq: e.seq, state: e.state };
       else missing = mid;
     }
     return found;
+  }
+
+  /**
+   * Hint documents (`checkin_heads`, one per member: a seq and the state after it) let a process that has not seen a
+   * member start near its newest entry instead of probing from 1. Written after each commit without being awaited by
+   * it; one written late only makes the probe a step longer, since the entries themselves decide.
+   */
+  const pendingHints = new Set<Promise<void>>();
+  function writeHint(memberId: string, head: CheckinHead): void {
+    const p = hints
+      .replaceOne({ _id: memberId }, { seq: head.seq, state: head.state }, { upsert: true })
+      .then(
+        () => undefined,
+        () => undefined, // a hint is only a shortcut; a failed write costs a longer probe later
+      )
+      .finally(() => pendingHints.delete(p));
+    pendingHints.add(p);
   }
 
   return {
@@ -81,18 +102,22 @@ export function checkinsStore(db: Connection) {
       await ensureCollection(logModel);
       await ensureCollection(configModel);
       await ensureCollection(settledModel);
+      await ensureCollection(hintsModel);
     },
     knownHead: (memberId: string) => heads.get(memberId),
 
-    /** The member's newest entry, read from the database (following this process's known head when it has one). */
+    /** The member's newest entry: from this process's head, else the member's hint, probing forward by _id. */
     async freshHead(memberId: string): Promise<CheckinHead | null> {
-      const known = heads.get(memberId);
-      const start = known ? await get(memberId, known.seq) : null;
-      const newest = await probe(memberId, start);
-      if (!newest) return null;
-      const head = { seq: newest.seq, state: newest.state };
+      const start = heads.get(memberId) ?? (await hints.findOne({ _id: memberId })) ?? { seq: 0, state: emptyState() };
+      const head = await probe(memberId, { seq: start.seq, state: start.state });
+      if (head.seq === 0) return null;
       remember(memberId, head);
       return head;
+    },
+
+    /** Waits for the hint writes under way (shutdown and tests). */
+    flush: async () => {
+      await Promise.all([...pendingHints]);
     },
 
     forgetHead: (memberId: string) => heads.delete(memberId),
@@ -102,6 +127,7 @@ export function checkinsStore(db: Connection) {
     async insert(entry: CheckinEntry): Promise<void> {
       await log.insertOne(entry);
       remember(entry.memberId, { seq: entry.seq, state: entry.state });
+      writeHint(entry.memberId, { seq: entry.seq, state: entry.state });
     },
 
     /** The entry an operation committed: the newest few by _id first (a retry comes soon after), else a scan. */

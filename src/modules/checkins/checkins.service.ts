@@ -305,6 +305,9 @@ export function checkinsService(deps: CheckinsDeps) {
       return { config, updatedAt: updatedAt?.toISOString() ?? null };
     },
 
+    /** Waits for the background writes (head hints); shutdown and tests call it. */
+    flush: () => store.flush(),
+
     /** Replaces the check-in program (audited); it applies to check-ins from now on, never to days already paid. */
     async putConfig(caller: Caller, config: CheckinConfig, requestId: string) {
       const before = (await store.getConfig())?.config ?? null;
