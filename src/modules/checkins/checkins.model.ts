@@ -110,9 +110,8 @@ export function checkinsStore(db: Connection) {
     async freshHead(memberId: string): Promise<CheckinHead | null> {
       const start = heads.get(memberId) ?? (await hints.findOne({ _id: memberId })) ?? { seq: 0, state: emptyState() };
       const head = await probe(memberId, { seq: start.seq, state: start.state });
-      if (head.seq === 0) return null;
-      remember(memberId, head);
-      return head;
+      remember(memberId, head); // an empty head too: the next command of this request need not read again
+      return head.seq === 0 ? null : head;
     },
 
     /** Waits for the hint writes under way (shutdown and tests). */
