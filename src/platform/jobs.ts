@@ -1,7 +1,7 @@
 import { Schema, type Connection } from 'mongoose';
 import type { Collection } from 'mongodb';
 import type { Clock } from './clock.js';
-import { ensureCollection, isDuplicateKey } from './db/connection.js';
+import { ensureCollection, insertOnce } from './db/connection.js';
 
 /** A run of a job: claimed by one runner per generation, done once `finishedAt` is recorded. */
 type RunDoc = { _id: string; owner: string; leaseUntil: Date; startedAt: Date };
@@ -55,10 +55,7 @@ export function jobRunner(db: Connection, clock: Clock, owner: string) {
       if (finished) return { ran: false, reason: 'already done' };
       for (let gen = 1; gen <= 50; gen++) {
         const now = clock.now();
-        try {
-          await runs.insertOne({ _id: `${run}#${gen}`, owner, startedAt: now, leaseUntil: new Date(now.getTime() + LEASE_MS) });
-        } catch (err) {
-          if (!isDuplicateKey(err)) throw err;
+        if (!(await insertOnce(runs, { _id: `${run}#${gen}`, owner, startedAt: now, leaseUntil: new Date(now.getTime() + LEASE_MS) }))) {
           const holder = await runs.findOne({ _id: `${run}#${gen}` });
           if (holder && holder.leaseUntil.getTime() > clock.now().getTime()) return { ran: false, reason: `held by ${holder.owner}` };
           continue; // its runner died: claim the next generation
@@ -69,14 +66,10 @@ export function jobRunner(db: Connection, clock: Clock, owner: string) {
           checkpoint: async (item) => {
             n++;
             after = item;
-            await checkpoints.insertOne({ _id: `${run}@${n}`, after: item, at: clock.now() }).catch((err: unknown) => {
-              if (!isDuplicateKey(err)) throw err;
-            });
+            await insertOnce(checkpoints, { _id: `${run}@${n}`, after: item, at: clock.now() });
           },
         });
-        await done.insertOne({ _id: run, finishedAt: clock.now(), result: result ?? null }).catch((err: unknown) => {
-          if (!isDuplicateKey(err)) throw err;
-        });
+        await insertOnce(done, { _id: run, finishedAt: clock.now(), result: result ?? null });
         return { ran: true, result };
       }
       return { ran: false, reason: 'too many generations' };

@@ -1,6 +1,6 @@
 import { Schema, type Connection } from 'mongoose';
 import type { Collection } from 'mongodb';
-import { ensureCollection, isDuplicateKey } from '../../platform/db/connection.js';
+import { ensureCollection, insertOnce } from '../../platform/db/connection.js';
 
 export type AuditDoc = {
   _id: string;
@@ -21,9 +21,7 @@ export function auditRepository(db: Connection) {
     init: () => ensureCollection(model),
     /** Inserts once per id: a retried operation that writes its audit record again changes nothing. */
     async insert(doc: AuditDoc): Promise<void> {
-      await log.insertOne(doc).catch((err: unknown) => {
-        if (!isDuplicateKey(err)) throw err;
-      });
+      await insertOnce(log, doc);
     },
     /** Newest first; the cursor is the (at, _id) of the last record read. */
     async list(opts: { limit: number; before?: { at: Date; id: string }; targetId?: string; action?: string }): Promise<AuditDoc[]> {

@@ -1,6 +1,6 @@
 import { Schema, type Connection } from 'mongoose';
 import type { Collection } from 'mongodb';
-import { ensureCollection, isDuplicateKey } from '../../platform/db/connection.js';
+import { ensureCollection, insertOnce } from '../../platform/db/connection.js';
 import type { CheckinConfig } from './checkins.schemas.js';
 import { emptyState, type CheckinState, type RewardPlan } from './checkins.state.js';
 
@@ -157,9 +157,7 @@ export function checkinsStore(db: Connection) {
 
     /** Records that an entry's day is fully paid (its payments and its event); written once, after the last of them. */
     async markSettled(memberId: string, seq: number, at: Date): Promise<void> {
-      await settled.insertOne({ _id: settledId(memberId, seq), at }).catch((err: unknown) => {
-        if (!isDuplicateKey(err)) throw err;
-      });
+      await insertOnce(settled, { _id: settledId(memberId, seq), at });
       if (paidUpTo.size >= HEADS_MAX && !paidUpTo.has(memberId)) paidUpTo.delete(paidUpTo.keys().next().value as string);
       paidUpTo.set(memberId, Math.max(seq, paidUpTo.get(memberId) ?? 0));
     },

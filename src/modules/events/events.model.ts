@@ -1,6 +1,6 @@
 import { Schema, type Connection } from 'mongoose';
 import type { Collection } from 'mongodb';
-import { ensureCollection, isDuplicateKey } from '../../platform/db/connection.js';
+import { ensureCollection, insertOnce } from '../../platform/db/connection.js';
 
 export type EventDoc = { _id: string; eventId: string; memberId: string; type: string; occurredAt: Date; properties: Record<string, unknown>; source: string; receivedAt: Date };
 /** What an order earned: claimed by the first order.paid of (member, order); a second event for the order is refused. */
@@ -9,10 +9,6 @@ export type OrderDoc = { _id: string; eventScope: string; orderAmount: number; f
 export type OrderEntriesDoc = { _id: string; points: { entryId: string; amount: number } | null; growth: { entryId: string; amount: number } | null };
 /** One refund of an order: slot n of the order's refunds, taken by one refund event. */
 export type RefundDoc = { _id: string; eventScope: string; amount: number; at: Date };
-
-const ignoreDuplicate = (err: unknown) => {
-  if (!isDuplicateKey(err)) throw err;
-};
 
 export function eventsRepository(db: Connection) {
   const models = {
@@ -30,20 +26,14 @@ export function eventsRepository(db: Connection) {
       for (const m of Object.values(models)) await ensureCollection(m);
     },
     /** Keeps every accepted event for audit; a retried event is stored once. */
-    saveEvent: (doc: EventDoc) => events.insertOne(doc).then(() => undefined, ignoreDuplicate),
+    saveEvent: (doc: EventDoc) => insertOnce(events, doc),
     /** Claims an order for an event; answers the existing claim when the order is taken (by this event or another). */
     async claimOrder(doc: OrderDoc): Promise<OrderDoc> {
-      try {
-        await orders.insertOne(doc);
-        return doc;
-      } catch (err) {
-        ignoreDuplicate(err);
-        return (await orders.findOne({ _id: doc._id })) as OrderDoc;
-      }
+      return (await insertOnce(orders, doc)) ? doc : ((await orders.findOne({ _id: doc._id })) as OrderDoc);
     },
     getOrder: (id: string) => orders.findOne({ _id: id }),
     /** Records the entries an order earned (written once, after they landed; a retry writes the same). */
-    linkEntries: (doc: OrderEntriesDoc) => orderEntries.insertOne(doc).then(() => undefined, ignoreDuplicate),
+    linkEntries: (doc: OrderEntriesDoc) => insertOnce(orderEntries, doc),
     getEntries: (orderKey: string) => orderEntries.findOne({ _id: orderKey }),
     /** Takes the next refund slot of an order for a refund event (or finds the one it took); returns all slots up to it. */
     async takeRefundSlot(orderKey: string, eventScope: string, amount: number, at: Date): Promise<RefundDoc[]> {
@@ -56,14 +46,9 @@ export function eventsRepository(db: Connection) {
           if (existing.eventScope === eventScope) return earlier;
           continue;
         }
-        try {
-          const doc = { _id, eventScope, amount, at };
-          await refunds.insertOne(doc);
-          return [...earlier, doc];
-        } catch (err) {
-          ignoreDuplicate(err);
-          n--; // another refund took this slot first: read it and go on
-        }
+        const doc = { _id, eventScope, amount, at };
+        if (await insertOnce(refunds, doc)) return [...earlier, doc];
+        n--; // another refund took this slot first: read it and go on
       }
       throw new Error(`order ${orderKey} has more than 1000 refunds`);
     },

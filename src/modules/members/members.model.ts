@@ -1,5 +1,6 @@
 import { Schema, type Connection } from 'mongoose';
-import { ensureCollection, isDuplicateKey } from '../../platform/db/connection.js';
+import type { Collection } from 'mongodb';
+import { ensureCollection, insertOnce } from '../../platform/db/connection.js';
 import type { MemberView } from './members.schemas.js';
 
 export type MemberDoc = {
@@ -36,6 +37,7 @@ const onceSchema = new Schema<{ _id: string; at: Date }>({ _id: String, at: Date
 export function membersRepository(db: Connection) {
   const Members = db.model<MemberDoc>('Member', memberSchema);
   const Once = db.model('MemberOnce', onceSchema);
+  const once = Once.collection as unknown as Collection<{ _id: string; at: Date }>;
   return {
     async ensureIndexes() {
       await ensureCollection(Members);
@@ -57,15 +59,7 @@ export function membersRepository(db: Connection) {
       return Members.findByIdAndUpdate(memberId, { $set: set }, { returnDocument: 'after' }).lean<MemberDoc>().exec();
     },
     /** True the first time `what` is claimed for this member, false after. */
-    async claimOnce(memberId: string, what: string, at: Date): Promise<boolean> {
-      try {
-        await Once.collection.insertOne({ _id: `${memberId}:${what}`, at } as never);
-        return true;
-      } catch (err) {
-        if (isDuplicateKey(err)) return false;
-        throw err;
-      }
-    },
+    claimOnce: (memberId: string, what: string, at: Date): Promise<boolean> => insertOnce(once, { _id: `${memberId}:${what}`, at }),
   };
 }
 export type MembersRepository = ReturnType<typeof membersRepository>;

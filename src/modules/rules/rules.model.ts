@@ -1,6 +1,6 @@
 import { Schema, type Connection } from 'mongoose';
 import type { Collection } from 'mongodb';
-import { ensureCollection, isDuplicateKey } from '../../platform/db/connection.js';
+import { ensureCollection, insertOnce } from '../../platform/db/connection.js';
 import type { Rule } from './rules.evaluate.js';
 
 export type RuleDoc = Rule & { _id: string; createdAt: Date; updatedAt: Date };
@@ -30,14 +30,9 @@ export function rulesRepository(db: Connection) {
     async takeSlot(counter: string, cap: number, eventScope: string, at: Date): Promise<boolean> {
       for (let n = 1; n <= cap; n++) {
         const _id = `${counter}#${n}`;
-        try {
-          await slots.insertOne({ _id, eventScope, at });
-          return true;
-        } catch (err) {
-          if (!isDuplicateKey(err)) throw err;
-          const taken = await slots.findOne({ _id });
-          if (taken?.eventScope === eventScope) return true;
-        }
+        if (await insertOnce(slots, { _id, eventScope, at })) return true;
+        const taken = await slots.findOne({ _id });
+        if (taken?.eventScope === eventScope) return true;
       }
       return false;
     },

@@ -1,6 +1,6 @@
 import { Schema, type Connection } from 'mongoose';
 import type { Collection } from 'mongodb';
-import { ensureCollection, isDuplicateKey } from '../../platform/db/connection.js';
+import { ensureCollection, insertOnce } from '../../platform/db/connection.js';
 import type { Task } from './tasks.evaluate.js';
 
 export type TaskDoc = Task & { _id: string; createdAt: Date; updatedAt: Date };
@@ -48,13 +48,7 @@ export function tasksRepository(db: Connection) {
     },
     remove: (code: string) => tasks.deleteOne({ _id: code }).then(() => undefined),
     /** Remembers a badge code for good (a later edit or deletion of its task does not hide badges already awarded). */
-    addBadgeCode: (code: string, at: Date) =>
-      badgeCodes.insertOne({ _id: code, at }).then(
-        () => undefined,
-        (err: unknown) => {
-          if (!isDuplicateKey(err)) throw err;
-        },
-      ),
+    addBadgeCode: (code: string, at: Date) => insertOnce(badgeCodes, { _id: code, at }),
     badgeCodes: async () => (await badgeCodes.find({}).toArray()).map((d) => d._id),
 
     /**
@@ -98,12 +92,7 @@ export function tasksRepository(db: Connection) {
      */
     async takeSlot(counter: string, after: number, target: number, eventScope: string, at: Date): Promise<number | undefined> {
       for (let n = after + 1; n <= target; n++) {
-        try {
-          await slots.insertOne({ _id: `${counter}#${n}`, eventScope, at });
-          return n;
-        } catch (err) {
-          if (!isDuplicateKey(err)) throw err;
-        }
+        if (await insertOnce(slots, { _id: `${counter}#${n}`, eventScope, at })) return n;
       }
       return undefined;
     },
@@ -111,33 +100,15 @@ export function tasksRepository(db: Connection) {
     getPayout: (id: string) => payouts.findOne({ _id: id }),
     /** Claims a payout for an event; answers the existing claim when it is taken (by this event or another). */
     async claimPayout(doc: PayoutDoc): Promise<PayoutDoc> {
-      try {
-        await payouts.insertOne(doc);
-        return doc;
-      } catch (err) {
-        if (!isDuplicateKey(err)) throw err;
-        return (await payouts.findOne({ _id: doc._id })) as PayoutDoc;
-      }
+      return (await insertOnce(payouts, doc)) ? doc : ((await payouts.findOne({ _id: doc._id })) as PayoutDoc);
     },
 
     /** Records that a payout's reward is all paid (written after its last payment). */
-    markPaid: (payoutId: string, at: Date) =>
-      paid.insertOne({ _id: payoutId, at }).then(
-        () => undefined,
-        (err: unknown) => {
-          if (!isDuplicateKey(err)) throw err;
-        },
-      ),
+    markPaid: (payoutId: string, at: Date) => insertOnce(paid, { _id: payoutId, at }),
     isPaid: async (payoutId: string) => (await paid.findOne({ _id: payoutId })) !== null,
 
     /** Awards a badge; a member who already holds it keeps the first award. */
-    awardBadge: (doc: BadgeDoc) =>
-      badges.insertOne(doc).then(
-        () => undefined,
-        (err: unknown) => {
-          if (!isDuplicateKey(err)) throw err;
-        },
-      ),
+    awardBadge: (doc: BadgeDoc) => insertOnce(badges, doc),
     getBadge: (id: string) => badges.findOne({ _id: id }),
   };
 }

@@ -1,6 +1,6 @@
 import { Schema, type Connection } from 'mongoose';
 import type { Collection } from 'mongodb';
-import { ensureCollection, isDuplicateKey } from '../../platform/db/connection.js';
+import { ensureCollection, insertOnce } from '../../platform/db/connection.js';
 import type { LadderInput } from './tiers.schemas.js';
 
 /** A ladder version: every PUT inserts the next version, so concurrent changes cannot both claim one. */
@@ -54,14 +54,9 @@ export function tiersRepository(db: Connection) {
     },
     /** Inserts the next version; false when another writer took it first. */
     async insertLadder(doc: LadderDoc): Promise<boolean> {
-      try {
-        await ladders.insertOne(doc);
-        cached = undefined;
-        return true;
-      } catch (err) {
-        if (isDuplicateKey(err)) return false;
-        throw err;
-      }
+      const inserted = await insertOnce(ladders, doc);
+      if (inserted) cached = undefined;
+      return inserted;
     },
     /** A member's changes, oldest first (few per member: read by _id until one is missing). */
     async changes(memberId: string): Promise<TierChangeDoc[]> {
@@ -73,15 +68,7 @@ export function tiersRepository(db: Connection) {
       }
     },
     /** Appends a change at `seq`; false when another writer appended first (re-read and decide again). */
-    async append(change: Omit<TierChangeDoc, '_id'>): Promise<boolean> {
-      try {
-        await history.insertOne({ ...change, _id: changeId(change.memberId, change.seq) });
-        return true;
-      } catch (err) {
-        if (isDuplicateKey(err)) return false;
-        throw err;
-      }
-    },
+    append: (change: Omit<TierChangeDoc, '_id'>): Promise<boolean> => insertOnce(history, { ...change, _id: changeId(change.memberId, change.seq) }),
   };
 }
 export type TiersRepository = ReturnType<typeof tiersRepository>;

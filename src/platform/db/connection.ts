@@ -1,4 +1,5 @@
 import mongoose, { type Connection } from 'mongoose';
+import type { Collection, Document, OptionalUnlessRequiredId } from 'mongodb';
 
 /**
  * Opens a mongoose connection of our own (never the global one, so several apps can share a process).
@@ -48,6 +49,22 @@ export async function pingDatabase(conn: Connection, timeoutMs: number): Promise
 
 /** True for a unique-index violation: the one compare-and-set every engine does atomically (PRODUCT.md §4). */
 export const isDuplicateKey = (err: unknown): boolean => (err as { code?: number } | null)?.code === 11000;
+
+/**
+ * Inserts `doc` unless a document with one of its unique keys exists; answers whether this call inserted it. Every
+ * claim, slot and record that a retry or a racing writer may write again goes through here.
+ *
+ *     if (!(await insertOnce(slots, { _id: `${counter}#${n}`, eventScope, at }))) ... // taken by another writer
+ */
+export async function insertOnce<T extends Document>(collection: Collection<T>, doc: OptionalUnlessRequiredId<T>): Promise<boolean> {
+  try {
+    await collection.insertOne(doc);
+    return true;
+  } catch (err) {
+    if (isDuplicateKey(err)) return false;
+    throw err;
+  }
+}
 
 /** Creates a model's collection and declared indexes; an existing collection is fine. */
 export async function ensureCollection(model: { createCollection(): Promise<unknown>; createIndexes(): Promise<unknown> }): Promise<void> {

@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import { Schema, type Connection } from 'mongoose';
 import type { Collection } from 'mongodb';
 import type { Clock } from '../clock.js';
-import { ensureCollection, isDuplicateKey } from '../db/connection.js';
+import { ensureCollection, insertOnce } from '../db/connection.js';
 import { AppError, conflict } from '../errors.js';
 import { InjectedCrash, noFaults, type Faults } from '../faults.js';
 import { errorBody } from './error-handler.js';
@@ -52,11 +52,7 @@ export function idempotencyWrapper(db: Connection, clock: Clock, faults: Faults 
   const reused = () => conflict('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used for a different request');
 
   async function record(id: string, fingerprint: string, status: number, body: unknown, abandoned = false): Promise<void> {
-    await results
-      .insertOne({ _id: id, fingerprint, status, body, abandoned, createdAt: clock.now() })
-      .catch((err: unknown) => {
-        if (!isDuplicateKey(err)) throw err;
-      });
+    await insertOnce(results, { _id: id, fingerprint, status, body, abandoned, createdAt: clock.now() });
   }
 
   async function execute(
@@ -68,10 +64,7 @@ export function idempotencyWrapper(db: Connection, clock: Clock, faults: Faults 
     for (let gen = 1; gen <= MAX_GENERATIONS; ) {
       const id = `${scope}#${gen}`;
       const now = clock.now();
-      try {
-        await claims.insertOne({ _id: id, fingerprint, leaseUntil: new Date(now.getTime() + LEASE_MS), createdAt: now });
-      } catch (err) {
-        if (!isDuplicateKey(err)) throw err;
+      if (!(await insertOnce(claims, { _id: id, fingerprint, leaseUntil: new Date(now.getTime() + LEASE_MS), createdAt: now }))) {
         const result = await results.findOne({ _id: `${id}/r` });
         if (result) {
           if (result.fingerprint !== fingerprint) throw reused();
