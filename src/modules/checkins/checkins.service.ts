@@ -1,3 +1,4 @@
+import { cachedFor } from '../../platform/cache.js';
 import type { Clock } from '../../platform/clock.js';
 import { isDuplicateKey } from '../../platform/db/connection.js';
 import { AppError, conflict } from '../../platform/errors.js';
@@ -56,16 +57,10 @@ export function checkinsService(deps: CheckinsDeps) {
   const { store, clock } = deps;
   const faults = deps.faults ?? noFaults;
   const queue = new KeyedQueue();
-  let cache: { at: number; config: CheckinConfig; updatedAt: Date | null } | undefined;
-
-  async function currentConfig() {
-    const now = Date.now();
-    if (!cache || now - cache.at > CACHE_MS) {
-      const doc = await store.getConfig();
-      cache = { at: now, config: doc?.config ?? DEFAULT_CONFIG, updatedAt: doc?.updatedAt ?? null };
-    }
-    return cache;
-  }
+  const program = cachedFor(CACHE_MS, async () => {
+    const doc = await store.getConfig();
+    return { config: doc?.config ?? DEFAULT_CONFIG, updatedAt: doc?.updatedAt ?? null };
+  });
 
   const emptyHead = (): CheckinHead => ({ seq: 0, state: rules.emptyState() });
 
@@ -232,7 +227,7 @@ export function checkinsService(deps: CheckinsDeps) {
      */
     async checkIn(memberId: string, op: Operation) {
       const member = await deps.members.assertActive(memberId);
-      const { config } = await currentConfig();
+      const { config } = await program.get();
       await payOverdue(member);
       const { entry, replayed } = await counted('checkin', () =>
         queue.run(memberId, () =>
@@ -255,7 +250,7 @@ export function checkinsService(deps: CheckinsDeps) {
      */
     async makeUpCheckin(memberId: string, day: string, op: Operation) {
       const member = await deps.members.assertActive(memberId);
-      const { config } = await currentConfig();
+      const { config } = await program.get();
       await payOverdue(member);
       const { entry, replayed } = await counted('makeup', () => queue.run(memberId, () => spendAndCommitMakeup(member, day, op, config)));
       return settle(member, entry, op.actor as Caller, op.retry === true || replayed);
@@ -264,7 +259,7 @@ export function checkinsService(deps: CheckinsDeps) {
     /** The member's check-in calendar for a month (default: the current one). Errors: 404 NOT_FOUND. */
     async getCalendar(memberId: string, month?: string) {
       const member = await deps.members.getMember(memberId);
-      const { config } = await currentConfig();
+      const { config } = await program.get();
       const today = rules.localDay(clock.now(), member.timezone);
       const head = (await store.freshHead(memberId)) ?? emptyHead();
       const state = head.state;
@@ -301,7 +296,7 @@ export function checkinsService(deps: CheckinsDeps) {
     },
 
     async getConfig() {
-      const { config, updatedAt } = await currentConfig();
+      const { config, updatedAt } = await program.get();
       return { config, updatedAt: updatedAt?.toISOString() ?? null };
     },
 
@@ -313,7 +308,7 @@ export function checkinsService(deps: CheckinsDeps) {
       const before = (await store.getConfig())?.config ?? null;
       const at = clock.now();
       await store.saveConfig(config, at);
-      cache = undefined;
+      program.invalidate();
       await deps.audit({ actor: caller, action: 'checkin-config.update', target: { type: 'checkin-config', id: 'current' }, before, after: config, requestId });
       return { config, updatedAt: at.toISOString() };
     },

@@ -1,4 +1,5 @@
 import { DateTime } from 'luxon';
+import { cachedFor } from '../../platform/cache.js';
 import type { Clock } from '../../platform/clock.js';
 import { notFound } from '../../platform/errors.js';
 import type { Caller } from '../../platform/http/route.js';
@@ -17,13 +18,7 @@ export const toRuleView = (d: RuleDoc) => {
 
 export function rulesService(deps: { repo: RulesRepository; clock: Clock; audit: RecordAudit; programTimezone: string }) {
   const { repo, clock } = deps;
-  let cache: { at: number; rules: RuleDoc[] } | undefined;
-
-  async function activeRules(): Promise<RuleDoc[]> {
-    const now = Date.now();
-    if (!cache || now - cache.at > CACHE_MS) cache = { at: now, rules: await repo.all() };
-    return cache.rules;
-  }
+  const activeRules = cachedFor(CACHE_MS, () => repo.all());
 
   return {
     /** Creates or replaces a rule (audited). Returns whether it was created. */
@@ -32,7 +27,7 @@ export function rulesService(deps: { repo: RulesRepository; clock: Clock; audit:
       const now = clock.now();
       const rule: RuleDoc = { ...input, code, _id: code, createdAt: before?.createdAt ?? now, updatedAt: now };
       await repo.save(rule);
-      cache = undefined;
+      activeRules.invalidate();
       await deps.audit({
         actor: caller,
         action: before ? 'earning-rule.update' : 'earning-rule.create',
@@ -55,7 +50,7 @@ export function rulesService(deps: { repo: RulesRepository; clock: Clock; audit:
 
     /** Every rule of the event's type, evaluated for this member, without writing anything. */
     async evaluate(event: RuleEvent, member: MemberContext): Promise<Array<Evaluation & { ruleDoc: Rule }>> {
-      const rules = (await activeRules()).filter((r) => r.eventType === event.type);
+      const rules = (await activeRules.get()).filter((r) => r.eventType === event.type);
       return rules.map((r) => ({ ...evaluateRule(r, event, member, deps.programTimezone), ruleDoc: r }));
     },
 

@@ -1,3 +1,4 @@
+import { cachedFor } from '../../platform/cache.js';
 import type { Clock } from '../../platform/clock.js';
 import { notFound } from '../../platform/errors.js';
 import { noFaults, type Faults } from '../../platform/faults.js';
@@ -36,20 +37,8 @@ export type TasksDeps = {
 export function tasksService(deps: TasksDeps) {
   const { repo, clock, programTimezone: zone } = deps;
   const faults = deps.faults ?? noFaults;
-  let tasksCache: { at: number; tasks: TaskDoc[] } | undefined;
-  let badgesCache: { at: number; codes: string[] } | undefined;
-
-  async function definitions(): Promise<TaskDoc[]> {
-    const now = Date.now();
-    if (!tasksCache || now - tasksCache.at > CACHE_MS) tasksCache = { at: now, tasks: await repo.all() };
-    return tasksCache.tasks;
-  }
-
-  async function badgeCodes(): Promise<string[]> {
-    const now = Date.now();
-    if (!badgesCache || now - badgesCache.at > CACHE_MS) badgesCache = { at: now, codes: await repo.badgeCodes() };
-    return badgesCache.codes;
-  }
+  const definitions = cachedFor(CACHE_MS, () => repo.all());
+  const badgeCodes = cachedFor(CACHE_MS, () => repo.badgeCodes());
 
   /**
    * Pays what a payout claim holds. Op ids derive from (task, member, payKey), so running it again — a retried event, or
@@ -115,8 +104,8 @@ export function tasksService(deps: TasksDeps) {
       if (input.reward.badge) await repo.addBadgeCode(input.reward.badge.code, now);
       const task: TaskDoc = { ...input, code, _id: code, createdAt: before?.createdAt ?? now, updatedAt: now };
       await repo.save(task);
-      tasksCache = undefined;
-      badgesCache = undefined;
+      definitions.invalidate();
+      badgeCodes.invalidate();
       await deps.audit({
         actor: caller,
         action: before ? 'task.update' : 'task.create',
@@ -142,14 +131,14 @@ export function tasksService(deps: TasksDeps) {
       const before = await repo.get(code);
       if (!before) throw notFound('task');
       await repo.remove(code);
-      tasksCache = undefined;
+      definitions.invalidate();
       await deps.audit({ actor: caller, action: 'task.delete', target: { type: 'task', id: code }, before: toTaskView(before), after: null, requestId });
     },
 
     /** The events pipeline's hook: advances every active task the event counts for, in code order. */
     progressFromEvent: (async ({ member, event, occurredAt, scope, actor, retry }) => {
       const createdAt = new Date(member.createdAt);
-      const counting = (await definitions()).filter((t) => eventCounts(t, event, occurredAt, createdAt));
+      const counting = (await definitions.get()).filter((t) => eventCounts(t, event, occurredAt, createdAt));
       const effects: TaskEffect[] = [];
       for (const task of counting) {
         const effect = await advance(task, member.memberId, occurredAt, scope, actor, retry);
@@ -162,7 +151,7 @@ export function tasksService(deps: TasksDeps) {
     async listMemberTasks(memberId: string): Promise<MyTaskView[]> {
       const member = await deps.members.getMember(memberId);
       const now = clock.now();
-      const active = (await definitions()).filter((t) => t.active);
+      const active = (await definitions.get()).filter((t) => t.active);
       return Promise.all(
         active.map(async (t) => {
           const key = counterKey(t.window, now, zone);
@@ -188,7 +177,7 @@ export function tasksService(deps: TasksDeps) {
 
     /** The member summary's badges: one read by _id per badge code ever defined, oldest award first. */
     async badgesOf(memberId: string): Promise<Array<{ code: string; name: string; awardedAt: string }>> {
-      const held = await Promise.all((await badgeCodes()).map((code) => repo.getBadge(`${memberId}:${code}`)));
+      const held = await Promise.all((await badgeCodes.get()).map((code) => repo.getBadge(`${memberId}:${code}`)));
       return held
         .filter((b) => b !== null)
         .sort((a, b) => a.awardedAt.getTime() - b.awardedAt.getTime() || a.code.localeCompare(b.code))

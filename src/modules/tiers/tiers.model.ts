@@ -1,5 +1,6 @@
 import { Schema, type Connection } from 'mongoose';
 import type { Collection } from 'mongodb';
+import { cachedFor } from '../../platform/cache.js';
 import { ensureCollection, insertOnce } from '../../platform/db/connection.js';
 import type { LadderInput } from './tiers.schemas.js';
 
@@ -27,35 +28,29 @@ export function tiersRepository(db: Connection) {
   const ladders = laddersModel.collection as unknown as Collection<LadderDoc>;
   const history = historyModel.collection as unknown as Collection<TierChangeDoc>;
   let knownVersion = 0;
-  /** The ladder as last read; every event reads it, so it is served from memory for a short while. */
-  let cached: { at: number; ladder: LadderDoc | null } | undefined;
-  const CACHE_MS = 2000;
+  /** The newest ladder: from the last version seen, follow versions forward by _id. */
+  async function newestLadder(): Promise<LadderDoc | null> {
+    let current = knownVersion > 0 ? await ladders.findOne({ _id: knownVersion }) : null;
+    for (;;) {
+      const next = await ladders.findOne({ _id: knownVersion + 1 });
+      if (!next) return current;
+      current = next;
+      knownVersion = next._id;
+    }
+  }
+  /** Every event reads the ladder, so it is served from memory for up to 2 s, as earning rules are. */
+  const ladder = cachedFor(2000, newestLadder);
   return {
     async init() {
       await ensureCollection(laddersModel);
       await ensureCollection(historyModel);
     },
-    /**
-     * The newest ladder: from the last version seen, follow versions forward by _id. Served from memory for up to 2 s
-     * (a ladder saved on this instance applies at once, on others within that time, as earning rules do).
-     */
-    async currentLadder(): Promise<LadderDoc | null> {
-      if (cached && Date.now() - cached.at < CACHE_MS) return cached.ladder;
-      let current = knownVersion > 0 ? await ladders.findOne({ _id: knownVersion }) : null;
-      for (;;) {
-        const next = await ladders.findOne({ _id: knownVersion + 1 });
-        if (!next) {
-          cached = { at: Date.now(), ladder: current };
-          return current;
-        }
-        current = next;
-        knownVersion = next._id;
-      }
-    },
+    /** The newest ladder (a ladder saved on this instance applies at once, on others within 2 s). */
+    currentLadder: () => ladder.get(),
     /** Inserts the next version; false when another writer took it first. */
     async insertLadder(doc: LadderDoc): Promise<boolean> {
       const inserted = await insertOnce(ladders, doc);
-      if (inserted) cached = undefined;
+      if (inserted) ladder.invalidate();
       return inserted;
     },
     /** A member's changes, oldest first (few per member: read by _id until one is missing). */
