@@ -7,8 +7,10 @@ import type { Caller } from '../../platform/http/route.js';
 import { KeyedQueue } from '../../platform/keyed-queue.js';
 import type { Metrics } from '../../platform/metrics.js';
 import type { RecordAudit } from '../audit/index.js';
-import { derivedOpId, type LedgerService, type Operation } from '../ledger/index.js';
+import type { TaskEffect } from '../events/index.js';
+import { COMMIT_ATTEMPTS, derivedOpId, landed, raceBackoff, type LedgerService, type Operation } from '../ledger/index.js';
 import type { MembersService, MemberView } from '../members/index.js';
+import type { TierChange } from '../tiers/index.js';
 import { checkinEntryId, dayKey, type CheckinEntry, type CheckinHead, type CheckinsStore } from './checkins.model.js';
 import type { CheckinConfig } from './checkins.schemas.js';
 import * as rules from './checkins.state.js';
@@ -26,17 +28,12 @@ export const DEFAULT_CONFIG: CheckinConfig = {
 const CACHE_MS = 2000;
 /** How old an unpaid entry must be before another request pays it (its own request has answered or died by then). */
 const SETTLE_GRACE_MS = 60_000;
-/** As in the ledger: a writer that lost the race for the next seq re-reads and retries, with jitter. */
-const MAX_ATTEMPTS = 48;
-const jitter = (attempt: number) => new Promise((r) => setTimeout(r, Math.random() * Math.min(2 ** attempt, 50)));
 
 /** A check-in is a `member.checked_in` event too (tasks and rules react to it); answers what that event did. */
 export type ReportCheckin = (
   event: { eventId: string; memberId: string; type: string; occurredAt: string; properties: Record<string, string | number | boolean> },
   retry: boolean,
 ) => Promise<{ effects: { points: Array<{ rule: string; points: number; entryId: string }>; tasks: TaskEffect[]; tierChange: TierChange | null } }>;
-type TaskEffect = { task: string; progress: number; target: number; completed: boolean; reward: { points: number; growth: number; badge: string | null } | null };
-type TierChange = { from: string | null; to: string };
 
 export type CheckinsDeps = {
   store: CheckinsStore;
@@ -84,7 +81,7 @@ export function checkinsService(deps: CheckinsDeps) {
       const earlier = landed(op, await store.findByOpId(memberId, op.opId, head.seq));
       if (earlier) return earlier;
     }
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
       const now = clock.now();
       const draft = decide(head.state, now);
       const seq = head.seq + 1;
@@ -108,7 +105,7 @@ export function checkinsService(deps: CheckinsDeps) {
         if (replay) return replay;
         if (atSeq) {
           store.forgetHead(memberId); // another commit took this seq: decide again on the newest state
-          await jitter(attempt);
+          await raceBackoff(attempt);
           head = (await store.freshHead(memberId)) ?? emptyHead();
           continue;
         }
@@ -315,10 +312,3 @@ export function checkinsService(deps: CheckinsDeps) {
   };
 }
 export type CheckinsService = ReturnType<typeof checkinsService>;
-
-/** The earlier landing of this operation, if `e` is it; the same operation asked with another request is refused. */
-function landed(op: Operation, e: CheckinEntry | null): { entry: CheckinEntry; replayed: boolean } | undefined {
-  if (!e || e.opId !== op.opId) return undefined;
-  if (op.fingerprint && e.fingerprint !== op.fingerprint) throw conflict('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used for a different request');
-  return { entry: e, replayed: true };
-}

@@ -34,8 +34,9 @@ export type CommandResult = { entry: EntryDoc; replayed: boolean };
  * while (three instances spending from one account: a retry lost about 3 times in 4, and runs of 15 losses occurred,
  * so 12 attempts gave 503s). 48 make a 503 CONTENTION about one in a million commands there, after some 1–2 s of backoff.
  */
-const MAX_ATTEMPTS = 48;
-const jitter = (attempt: number) => new Promise((r) => setTimeout(r, Math.random() * Math.min(2 ** attempt, 50)));
+export const COMMIT_ATTEMPTS = 48;
+/** The pause before attempt `attempt + 1` of a commit that lost its seq: random, growing, at most 50 ms. */
+export const raceBackoff = (attempt: number) => new Promise((r) => setTimeout(r, Math.random() * Math.min(2 ** attempt, 50)));
 
 /** The op id for an operation keyed by something else (a hold's resolution, a lot's expiry, an event, a checked day). */
 export const derivedOpId = (...parts: string[]) => createHash('sha256').update(parts.join('\u0000')).digest('base64url');
@@ -76,7 +77,7 @@ export function ledgerService(deps: LedgerDeps) {
       if (earlier) return earlier;
     }
     let head: Head = store.knownHead(memberId) ?? (await store.freshHead(memberId));
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
       const now = clock.now();
       const seq = head.seq + 1;
       const id = entryId(memberId, seq);
@@ -116,7 +117,7 @@ export function ledgerService(deps: LedgerDeps) {
         }
         metrics.ledgerCommands.inc({ command, outcome: 'seq_conflict' });
         store.forgetHead(memberId);
-        await jitter(attempt);
+        await raceBackoff(attempt);
         head = await store.freshHead(memberId);
         continue;
       }
@@ -355,7 +356,7 @@ export type LedgerService = ReturnType<typeof ledgerService>;
  * The earlier landing of this operation, if `e` is it. The same operation asked by a different request (another body
  * under the same key, or another request resolving the same hold) is refused with `op.taken`.
  */
-function landed(op: Operation, e: EntryDoc | null): CommandResult | undefined {
+export function landed<E extends { opId: string; fingerprint: string | null }>(op: Operation, e: E | null): { entry: E; replayed: boolean } | undefined {
   if (!e || e.opId !== op.opId) return undefined;
   if (op.fingerprint && e.fingerprint !== op.fingerprint) {
     throw (op.taken ?? (() => conflict('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used for a different request')))();
