@@ -1,6 +1,7 @@
 import { Schema, type Connection } from 'mongoose';
 import type { Collection } from 'mongodb';
 import { ensureCollection, insertOnce } from '../../platform/db/connection.js';
+import { lastOfRun } from '../../platform/db/last-of-run.js';
 import type { CheckinConfig } from './checkins.schemas.js';
 import { emptyState, type CheckinState, type RewardPlan } from './checkins.state.js';
 
@@ -56,28 +57,10 @@ export function checkinsStore(db: Connection) {
   const settledId = (memberId: string, seq: number) => `${checkinEntryId(memberId, seq)}/paid`;
   const get = (memberId: string, seq: number) => log.findOne({ _id: checkinEntryId(memberId, seq) });
 
-  /**
-   * The newest head from `from` on: seqs are contiguous, so probe doubling steps ahead, then halve the gap (all by _id).
-   * From a head that is still the newest, that is one read of the absent next entry.
-   */
+  /** The newest head from `from` on (seqs are contiguous; one read when `from` is still the newest). */
   async function probe(memberId: string, from: CheckinHead): Promise<CheckinHead> {
-    let found = from;
-    let step = 1;
-    let missing: number | undefined;
-    while (missing === undefined) {
-      const next = await get(memberId, found.seq + step);
-      if (next) {
-        found = { seq: next.seq, state: next.state };
-        step *= 2;
-      } else missing = found.seq + step;
-    }
-    while (missing - found.seq > 1) {
-      const mid = Math.floor((found.seq + missing) / 2);
-      const e = await get(memberId, mid);
-      if (e) found = { seq: e.seq, state: e.state };
-      else missing = mid;
-    }
-    return found;
+    const last = await lastOfRun({ n: from.seq, doc: from.state }, async (n) => (await get(memberId, n))?.state ?? null);
+    return { seq: last.n, state: last.doc };
   }
 
   /**

@@ -1,6 +1,7 @@
 import { Schema, type Connection } from 'mongoose';
 import type { Collection } from 'mongodb';
 import { ensureCollection } from '../../platform/db/connection.js';
+import { lastOfRun } from '../../platform/db/last-of-run.js';
 import type { Logger } from '../../platform/logger.js';
 import { emptyState, type AccountState, type Draft, type LotPart } from './ledger.state.js';
 
@@ -123,14 +124,10 @@ export function ledgerStore(db: Connection, name: string, logger: Logger) {
     flushTimer.unref();
   }
 
-  /** Follows entries forward from a known head until the next seq does not exist. */
+  /** Follows entries forward from a known head to the newest (one read when it is the newest already). */
   async function probeForward(memberId: string, from: Head): Promise<Head> {
-    let head = from;
-    for (;;) {
-      const next = await entries.findOne({ _id: entryId(memberId, head.seq + 1) });
-      if (!next) return head;
-      head = { seq: next.seq, state: next.state };
-    }
+    const last = await lastOfRun({ n: from.seq, doc: from.state }, async (n) => (await entries.findOne({ _id: entryId(memberId, n) }))?.state ?? null);
+    return { seq: last.n, state: last.doc };
   }
 
   return {

@@ -1,6 +1,7 @@
 import { Schema, type Connection } from 'mongoose';
 import type { Collection } from 'mongodb';
 import { ensureCollection, insertOnce } from '../../platform/db/connection.js';
+import { lastOfRun } from '../../platform/db/last-of-run.js';
 import type { Task } from './tasks.evaluate.js';
 
 export type TaskDoc = Task & { _id: string; createdAt: Date; updatedAt: Date };
@@ -56,23 +57,7 @@ export function tasksRepository(db: Connection) {
      * probe (1, 2, 4, …) brackets the highest one and a binary search finds it — about 2·log2(target) reads.
      */
     async progress(counter: string, target: number): Promise<number> {
-      let known = 0;
-      let missing = 0;
-      for (let probe = 1; ; probe *= 2) {
-        const n = Math.min(probe, target);
-        if (!(await taken(counter, n))) {
-          missing = n;
-          break;
-        }
-        known = n;
-        if (n === target) return target;
-      }
-      while (missing - known > 1) {
-        const mid = Math.floor((known + missing) / 2);
-        if (await taken(counter, mid)) known = mid;
-        else missing = mid;
-      }
-      return known;
+      return (await lastOfRun({ n: 0, doc: true }, async (n) => ((await taken(counter, n)) ? true : null), target)).n;
     },
 
     /** The slot (1..upTo) an event already holds in a counter, if any: for retries, which may have counted before. */
