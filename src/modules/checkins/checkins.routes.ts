@@ -1,17 +1,10 @@
-import { AppError } from '../../platform/errors.js';
 import { assertSelfOrStaff } from '../../platform/http/auth.js';
-import { defineRoute, type Caller, type Route, type RouteInput } from '../../platform/http/route.js';
+import { defineRoute, type Route } from '../../platform/http/route.js';
 import { z } from 'zod';
-import { derivedOpId, type Operation } from '../ledger/index.js';
+import { keyedOperation } from '../ledger/index.js';
 import { memberIdSchema } from '../members/index.js';
 import { calendarQuery, calendarResponse, checkinConfigBody, checkinConfigResponse, checkinResponse, makeupBody } from './checkins.schemas.js';
 import type { CheckinsService } from './checkins.service.js';
-
-/** The operation a keyed request commits: its op id derives from the caller-scoped key, so retries land once. */
-function keyedOp(command: string, caller: Caller, idem: RouteInput<unknown, unknown, unknown>['idempotency']): Operation {
-  if (!idem) throw new AppError(500, 'INTERNAL', 'idempotency info missing', undefined, false);
-  return { opId: derivedOpId('checkin', command, idem.scope), fingerprint: idem.fingerprint, actor: caller, retry: idem.retry };
-}
 
 const memberParams = z.object({ memberId: memberIdSchema }).strict();
 
@@ -23,7 +16,7 @@ export function checkinsRoutes(checkins: CheckinsService): Route[] {
       description: 'Once per local day (409 ALREADY_CHECKED_IN); a retried tap with the same Idempotency-Key replays the answer.',
       responses: { 201: { description: 'checked in', schema: checkinResponse } },
       errors: [404, 409],
-      handler: async ({ caller, idempotency }) => ({ status: 201, body: await checkins.checkIn(caller.sub, keyedOp('checkin', caller, idempotency)) }),
+      handler: async ({ caller, idempotency }) => ({ status: 201, body: await checkins.checkIn(caller.sub, keyedOperation('checkin', 'checkin', caller, idempotency)) }),
     }),
     defineRoute({
       method: 'post', path: '/v1/me/checkins/makeup', tag: 'checkins', auth: ['member'], idempotent: true,
@@ -34,7 +27,7 @@ export function checkinsRoutes(checkins: CheckinsService): Route[] {
       errors: [404, 409],
       handler: async ({ body, caller, idempotency }) => ({
         status: 201,
-        body: await checkins.makeUpCheckin(caller.sub, body.day, keyedOp('makeup', caller, idempotency)),
+        body: await checkins.makeUpCheckin(caller.sub, body.day, keyedOperation('checkin', 'makeup', caller, idempotency)),
       }),
     }),
     defineRoute({

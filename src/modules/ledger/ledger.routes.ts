@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../../platform/clock.js';
-import { AppError } from '../../platform/errors.js';
 import { assertSelfOrStaff } from '../../platform/http/auth.js';
 import { defineRoute, type Caller, type Route, type RouteInput } from '../../platform/http/route.js';
 import type { RecordAudit } from '../audit/index.js';
@@ -9,15 +8,11 @@ import {
   adjustBody, captureBody, decodeCursor, earnBody, encodeCursor, entryParams, entryResponse, historyQuery, historyResponse,
   holdBody, holdParams, holdResponse, memberPointsParams, reverseBody, spendBody, toBalanceView, toEntryView, balanceView,
 } from './ledger.schemas.js';
-import { derivedOpId, type LedgerService, type Operation, type ResolutionRequest } from './ledger.service.js';
+import { keyedOperation, type LedgerService, type Operation, type ResolutionRequest } from './ledger.service.js';
 
 type Idem = RouteInput<unknown, unknown, unknown>['idempotency'];
 
-/** The operation a keyed request commits: its op id derives from the caller-scoped key, so retries land once. */
-function keyedOp(command: string, caller: Caller, idem: Idem): Operation {
-  if (!idem) throw new AppError(500, 'INTERNAL', 'idempotency info missing', undefined, false);
-  return { opId: derivedOpId('points', command, idem.scope), fingerprint: idem.fingerprint, actor: caller, retry: idem.retry };
-}
+const keyedOp = (command: string, caller: Caller, idem: Idem): Operation => keyedOperation('points', command, caller, idem);
 /** For requests whose op id is fixed by what they resolve (a hold): the key and body tell one request from another. */
 const resolutionRequest = (idem: Idem): ResolutionRequest => ({
   fingerprint: createHash('sha256').update(`${idem?.scope}\u0000${idem?.fingerprint}`).digest('base64url'),

@@ -4,6 +4,7 @@ import { isDuplicateKey } from '../../platform/db/connection.js';
 import { AppError, conflict, notFound } from '../../platform/errors.js';
 import { noFaults, type Faults } from '../../platform/faults.js';
 import { KeyedQueue } from '../../platform/keyed-queue.js';
+import type { IdempotencyInfo } from '../../platform/http/router.js';
 import type { Metrics } from '../../platform/metrics.js';
 import { expiryFor } from './expiry.js';
 import { entryId, parseEntryId, type EntryDoc, type Head, type LedgerStore } from './ledger.model.js';
@@ -37,6 +38,15 @@ export type CommandResult = { entry: EntryDoc; replayed: boolean };
 export const COMMIT_ATTEMPTS = 48;
 /** The pause before attempt `attempt + 1` of a commit that lost its seq: random, growing, at most 50 ms. */
 export const raceBackoff = (attempt: number) => new Promise((r) => setTimeout(r, Math.random() * Math.min(2 ** attempt, 50)));
+
+/**
+ * The operation a keyed request commits: its op id derives from the caller-scoped Idempotency-Key (in `namespace`,
+ * e.g. `points`), so retries land once and a key used again after its record is purged still lands nothing twice.
+ */
+export function keyedOperation(namespace: string, command: string, caller: Operation['actor'], idem: IdempotencyInfo | undefined): Operation {
+  if (!idem) throw new AppError(500, 'INTERNAL', 'idempotency info missing', undefined, false);
+  return { opId: derivedOpId(namespace, command, idem.scope), fingerprint: idem.fingerprint, actor: caller, retry: idem.retry };
+}
 
 /** The op id for an operation keyed by something else (a hold's resolution, a lot's expiry, an event, a checked day). */
 export const derivedOpId = (...parts: string[]) => createHash('sha256').update(parts.join('\u0000')).digest('base64url');
