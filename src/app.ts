@@ -14,7 +14,7 @@ import type { Clock } from './platform/clock.js';
 import { AppError } from './platform/errors.js';
 import type { Faults } from './platform/faults.js';
 import { idempotencyWrapper } from './platform/http/idempotency.js';
-import { jobRunner } from './platform/jobs.js';
+import { every, jobRunner } from './platform/jobs.js';
 import { errorHandler } from './platform/http/error-handler.js';
 import { requestContext } from './platform/http/request-context.js';
 import type { Route } from './platform/http/route.js';
@@ -41,11 +41,13 @@ export type AppDeps = {
  */
 export function createApp(deps: AppDeps) {
   const { config, db, clock, logger } = deps;
+  /** Crash injection points for the modules that have them (tests only). */
+  const faults = deps.faults ? { faults: deps.faults } : {};
   const metrics = createMetrics();
   const audit = createAuditModule({ db, clock });
   const members = createMembersModule({ db, clock, defaultTimezone: config.defaultTimezone, audit: audit.record });
-  const ledger = createLedgerModule({ db, clock, config, logger, metrics, members: members.service, audit: audit.record, ...(deps.faults ? { faults: deps.faults } : {}) });
-  const growth = createGrowthLedger({ db, clock, config, logger, metrics, members: members.service, ...(deps.faults ? { faults: deps.faults } : {}) });
+  const ledger = createLedgerModule({ db, clock, config, logger, metrics, members: members.service, audit: audit.record, ...faults });
+  const growth = createGrowthLedger({ db, clock, config, logger, metrics, members: members.service, ...faults });
   const rules = createRulesModule({ db, clock, audit: audit.record, programTimezone: config.ledger.programTimezone });
   const jobs = jobRunner(db, clock, `${hostname()}:${process.pid}`);
   const tiers = createTiersModule({
@@ -66,7 +68,7 @@ export function createApp(deps: AppDeps) {
     growth: growth.service,
     members: members.service,
     programTimezone: config.ledger.programTimezone,
-    ...(deps.faults ? { faults: deps.faults } : {}),
+    ...faults,
   });
   const events = createEventsModule({
     db,
@@ -78,7 +80,7 @@ export function createApp(deps: AppDeps) {
     tierContext: (memberId) => tiers.service.tierContext(memberId),
     onGrowth: (memberId) => tiers.service.onGrowth(memberId),
     tasks: tasks.service.progressFromEvent,
-    ...(deps.faults ? { faults: deps.faults } : {}),
+    ...faults,
   });
   members.service.onRegistered((member, device) => events.service.memberRegistered(member, device));
   const checkins = createCheckinsModule({
@@ -92,7 +94,7 @@ export function createApp(deps: AppDeps) {
     report: (event, retry) => events.service.processEvent({ role: 'service', sub: 'checkins' }, event, { scope: event.eventId, retry }),
     onGrowth: (memberId) => tiers.service.onGrowth(memberId),
     metrics,
-    ...(deps.faults ? { faults: deps.faults } : {}),
+    ...faults,
   });
   const idempotency = idempotencyWrapper(db, clock, deps.faults);
 
@@ -107,14 +109,8 @@ export function createApp(deps: AppDeps) {
     const before = new Date(now.getTime() - config.idempotencyRetentionHours * 3_600_000);
     return jobs.run('idempotency.purge', now.toISOString().slice(0, 10), () => idempotency.purge(before));
   };
-  const startPurges = () => {
-    if (config.ledger.sweepIntervalMs === 0) return () => {};
-    const timer = setInterval(() => {
-      purgeIdempotency().catch((err: unknown) => logger.warn({ err }, 'idempotency purge failed; the next check resumes it'));
-    }, config.ledger.sweepIntervalMs);
-    timer.unref();
-    return () => clearInterval(timer);
-  };
+  const startPurges = () =>
+    every(config.ledger.sweepIntervalMs, purgeIdempotency, (err) => logger.warn({ err }, 'idempotency purge failed; the next check resumes it'));
 
   const app = new Koa({ proxy: false });
   app.silent = true; // errors are answered and logged by errorHandler

@@ -77,3 +77,18 @@ export function jobRunner(db: Connection, clock: Clock, owner: string) {
   };
 }
 export type JobRunner = ReturnType<typeof jobRunner>;
+
+/**
+ * Calls `work` every `intervalMs` (0 turns it off) without keeping the process alive; a failure goes to `onError` and
+ * the next tick tries again. Returns the function that stops it.
+ *
+ *     const stop = every(60_000, () => ledger.sweep(), (err) => logger.warn({ err }, 'sweep failed'));
+ */
+export function every(intervalMs: number, work: () => Promise<unknown>, onError: (err: unknown) => void): () => void {
+  if (intervalMs === 0) return () => {};
+  const timer = setInterval(() => {
+    work().catch(onError);
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -2,6 +2,7 @@ import type { Connection } from 'mongoose';
 import type { Config } from '../../config.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Faults } from '../../platform/faults.js';
+import { every } from '../../platform/jobs.js';
 import type { Route } from '../../platform/http/route.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Metrics } from '../../platform/metrics.js';
@@ -51,14 +52,8 @@ function buildLedger(deps: LedgerModuleDeps, name: 'points' | 'growth', expiry: 
     service,
     init: () => store.init(),
     /** Expires due lots and times out holds on a timer (LEDGER_SWEEP_INTERVAL_MS); returns the stop function. */
-    startSweeps: () => {
-      if (deps.config.ledger.sweepIntervalMs === 0) return () => {};
-      const timer = setInterval(() => {
-        service.sweep().catch((err: unknown) => deps.logger.warn({ err, ledger: name }, 'ledger sweep failed; the next one resumes it'));
-      }, deps.config.ledger.sweepIntervalMs);
-      timer.unref();
-      return () => clearInterval(timer);
-    },
+    startSweeps: () =>
+      every(deps.config.ledger.sweepIntervalMs, () => service.sweep(), (err) => deps.logger.warn({ err, ledger: name }, 'ledger sweep failed; the next one resumes it')),
   };
 }
 

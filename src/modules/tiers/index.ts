@@ -1,5 +1,6 @@
 import type { Connection } from 'mongoose';
 import type { Route } from '../../platform/http/route.js';
+import { every } from '../../platform/jobs.js';
 import type { Logger } from '../../platform/logger.js';
 import { tiersRepository } from './tiers.model.js';
 import { tiersRoutes } from './tiers.routes.js';
@@ -18,13 +19,7 @@ export function createTiersModule(deps: Omit<TiersDeps, 'repo'> & { db: Connecti
     routes: tiersRoutes(service),
     init: () => repo.init(),
     /** Evaluates tiers once a day (the first check after the program's midnight runs it; other processes skip it). */
-    startJobs: (intervalMs) => {
-      if (intervalMs === 0) return () => {};
-      const timer = setInterval(() => {
-        service.runEvaluation(service.todayKey()).catch((err: unknown) => deps.logger.warn({ err }, 'tier evaluation failed; the next check resumes it'));
-      }, intervalMs);
-      timer.unref();
-      return () => clearInterval(timer);
-    },
+    startJobs: (intervalMs) =>
+      every(intervalMs, () => service.runEvaluation(service.todayKey()), (err) => deps.logger.warn({ err }, 'tier evaluation failed; the next check resumes it')),
   };
 }
