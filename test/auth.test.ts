@@ -1,7 +1,7 @@
 import { createHmac, generateKeyPairSync } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, TEST_SECRET, tokenFor, type TestApp } from './helpers/app.js';
+import { ops, service, startTestApp, TEST_SECRET, tokenFor, type TestApp } from './helpers/app.js';
 import { expectError } from './helpers/expect.js';
 
 const b64url = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
@@ -14,8 +14,6 @@ function handMade(header: Record<string, unknown>, payload: Record<string, unkno
 }
 
 let api: TestApp;
-const ops = tokenFor('ops', 'ops-1');
-const service = tokenFor('service', 'orders');
 
 beforeAll(async () => {
   api = await startTestApp();

@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, tokenFor, type TestApp } from './helpers/app.js';
+import { ops, service, startTestApp, tokenFor, type TestApp } from './helpers/app.js';
 
 let api: TestApp;
-const ops = tokenFor('ops', 'ops-1');
-const service = tokenFor('service', 'orders');
 
 beforeAll(async () => {
   api = await startTestApp();

@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFerretdb } from '../src/platform/db/ferretdb.js';
 import type { RunningEngine } from '../src/platform/db/provision.js';
-import { startTestApp, testConfig, tokenFor, type TestApp } from './helpers/app.js';
+import { ops, startTestApp, testConfig, tokenFor, type TestApp } from './helpers/app.js';
 import { expectError } from './helpers/expect.js';
 
 // This file stops its database on purpose, so it runs on a FerretDB of its own rather than the shared engine.
 let ferret: RunningEngine;
 let api: TestApp;
-const ops = tokenFor('ops', 'ops-1');
 
 beforeAll(async () => {
   const config = testConfig();

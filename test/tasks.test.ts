@@ -1,11 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/platform/clock.js';
 import { ArmedFaults } from '../src/platform/faults.js';
-import { startTestApp, tokenFor, type ApiResponse, type TestApp } from './helpers/app.js';
+import { ops, service, startTestApp, tokenFor, type ApiResponse, type TestApp } from './helpers/app.js';
 
 let api: TestApp;
-const ops = tokenFor('ops', 'ops-1');
-const service = tokenFor('service', 'orders');
 
 beforeAll(async () => {
   api = await startTestApp({ env: { PROGRAM_TIMEZONE: 'Asia/Shanghai' } });

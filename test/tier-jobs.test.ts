@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/platform/clock.js';
-import { freshDbName, startTestApp, tokenFor, type TestApp } from './helpers/app.js';
+import { freshDbName, ops, service, startTestApp, type TestApp } from './helpers/app.js';
 
-const ops = tokenFor('ops', 'ops-1');
-const service = tokenFor('service', 'orders');
 
 const thresholdLadder = {
   tiers: [

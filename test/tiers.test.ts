@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assignPercentiles, tierForGrowth } from '../src/modules/tiers/index.js';
-import { startTestApp, tokenFor, type TestApp } from './helpers/app.js';
+import { ops, service, startTestApp, tokenFor, type TestApp } from './helpers/app.js';
 
 let api: TestApp;
-const ops = tokenFor('ops', 'ops-1');
-const service = tokenFor('service', 'orders');
 
 const ladder = {
   tiers: [

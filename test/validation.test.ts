@@ -3,12 +3,10 @@ import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, tokenFor, type ApiResponse, type TestApp } from './helpers/app.js';
+import { ops, service, startTestApp, tokenFor, type ApiResponse, type TestApp } from './helpers/app.js';
 import { expectError, expectNoLeak, issuePaths } from './helpers/expect.js';
 
 let api: TestApp;
-const ops = tokenFor('ops', 'ops-1');
-const service = tokenFor('service', 'orders');
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 beforeAll(async () => {

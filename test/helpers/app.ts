@@ -34,6 +34,10 @@ export function tokenFor(
   });
 }
 
+/** The callers most tests act as: the business backend (`orders`) and an operator (`ops-1`). */
+export const service = tokenFor('service', 'orders');
+export const ops = tokenFor('ops', 'ops-1');
+
 export type ApiResponse = { status: number; body: any; headers: Headers; text: string };
 
 export type TestApp = {

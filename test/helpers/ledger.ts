@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import { checkLedger } from '../../src/modules/ledger/index.js';
-import { tokenFor, type ApiResponse, type TestApp } from './app.js';
+import { ops, service, type ApiResponse, type TestApp } from './app.js';
 
-export const service = tokenFor('service', 'orders');
-export const ops = tokenFor('ops', 'ops-1');
+export { ops, service } from './app.js';
 
 /** A fresh Idempotency-Key. */
 export const newKey = (): string => randomUUID();
