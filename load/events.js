@@ -3,17 +3,11 @@
 // the members, sets the rules and checks the invariants afterwards.
 //
 // Environment: BASE_URL (loopback only), SERVICE_TOKEN, MEMBERS (200), MEMBER_PREFIX, VUS (16), DURATION (30s).
-import { duration, memberId, orderPaid, randomInt, thresholds } from './lib/ledger.js';
+import { constantVus, memberId, orderPaid, randomInt } from './lib/ledger.js';
 
 const MEMBERS = Number(__ENV.MEMBERS || 200);
 
-export const options = {
-  scenarios: {
-    events: { executor: 'constant-vus', vus: Number(__ENV.VUS || 16), duration: duration(__ENV.DURATION, '30s'), gracefulStop: '10s' },
-  },
-  thresholds,
-  summaryTrendStats: ['avg', 'med', 'p(95)', 'p(99)', 'max'],
-};
+export const options = constantVus('events', 16);
 
 export default function () {
   orderPaid(memberId(randomInt(1, MEMBERS)), randomInt(20, 900));

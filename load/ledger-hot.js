@@ -3,17 +3,11 @@
 // Run it through `npm run load -- --scenario hot`, which seeds the member and checks the invariants afterwards.
 //
 // Environment: BASE_URL (loopback only), SERVICE_TOKEN, HOT_MEMBER, VUS (64), DURATION (30s).
-import { duration, earn, randomInt, spend, thresholds } from './lib/ledger.js';
+import { constantVus, earn, randomInt, spend } from './lib/ledger.js';
 
 const MEMBER = __ENV.HOT_MEMBER || 'load-hot';
 
-export const options = {
-  scenarios: {
-    hot: { executor: 'constant-vus', vus: Number(__ENV.VUS || 64), duration: duration(__ENV.DURATION, '30s'), gracefulStop: '10s' },
-  },
-  thresholds,
-  summaryTrendStats: ['avg', 'med', 'p(95)', 'p(99)', 'max'],
-};
+export const options = constantVus('hot', 64);
 
 export default function () {
   if (Math.random() < 0.6) earn(MEMBER, randomInt(1, 100));

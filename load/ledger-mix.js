@@ -4,17 +4,11 @@
 // members (each with an opening earn, so spends can succeed), and checks the ledger's invariants afterwards.
 //
 // Environment: BASE_URL (loopback only), SERVICE_TOKEN, MEMBERS (200), MEMBER_PREFIX, VUS (16), DURATION (30s).
-import { balance, duration, earn, history, holdAndCapture, memberId, randomInt, spend, thresholds } from './lib/ledger.js';
+import { balance, constantVus, earn, history, holdAndCapture, memberId, randomInt, spend } from './lib/ledger.js';
 
 const MEMBERS = Number(__ENV.MEMBERS || 200);
 
-export const options = {
-  scenarios: {
-    mix: { executor: 'constant-vus', vus: Number(__ENV.VUS || 16), duration: duration(__ENV.DURATION, '30s'), gracefulStop: '10s' },
-  },
-  thresholds,
-  summaryTrendStats: ['avg', 'med', 'p(95)', 'p(99)', 'max'],
-};
+export const options = constantVus('mix', 16);
 
 export default function () {
   const member = memberId(randomInt(1, MEMBERS));

@@ -29,12 +29,24 @@ http.setResponseCallback(http.expectedStatuses(200, 201, 409));
 /** A duration from the environment: `30s`, `2m`, or a bare number of seconds. */
 export const duration = (value, fallback) => (!value ? fallback : /^\d+$/.test(value) ? `${value}s` : value);
 
-/** The thresholds both scripts hold a run to. */
+/** The thresholds every scenario holds a run to. */
 export const thresholds = {
   unexpected_responses: ['rate<0.01'],
   http_req_failed: ['rate<0.01'],
   checks: ['rate>0.99'],
 };
+
+/** The trend statistics every scenario's summary reports (the runner reads p95 and p99 from it). */
+export const summaryTrendStats = ['avg', 'med', 'p(95)', 'p(99)', 'max'];
+
+/** The options of a scenario that keeps VUS virtual users (default `vus`) busy for DURATION (default 30 s). */
+export const constantVus = (name, vus) => ({
+  scenarios: {
+    [name]: { executor: 'constant-vus', vus: Number(__ENV.VUS || vus), duration: duration(__ENV.DURATION, '30s'), gracefulStop: '10s' },
+  },
+  thresholds,
+  summaryTrendStats,
+});
 
 export const memberId = (i) => `${__ENV.MEMBER_PREFIX || 'load-m-'}${String(i).padStart(6, '0')}`;
 export const randomInt = (min, max) => min + Math.floor(Math.random() * (max - min + 1));
