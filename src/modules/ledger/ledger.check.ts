@@ -27,6 +27,7 @@ export async function checkLedger(db: Connection, name = 'points'): Promise<Chec
   const running = new Map<string, { seq: number; sum: number; totals: Totals; last: EntryDoc }>();
 
   for await (const e of entries.find({}).sort({ _id: 1 })) {
+    if ((e as { kind: string }).kind === 'refusal') continue; // a recorded refusal: not an entry of the account
     report.entries++;
     let account = running.get(e.memberId);
     if (!account) {
@@ -91,7 +92,7 @@ export async function repairLedger(db: Connection, name = 'points'): Promise<{ r
   const entries = db.collection<EntryDoc>(`${name}_entries`);
   const accounts = db.collection<AccountDoc>(`${name}_accounts`);
   const heads = new Map<string, EntryDoc>();
-  for await (const e of entries.find({}).sort({ _id: 1 })) heads.set(e.memberId, e);
+  for await (const e of entries.find({}).sort({ _id: 1 })) if ((e as { kind: string }).kind !== 'refusal') heads.set(e.memberId, e);
   for (const [memberId, e] of heads) {
     const { _id, ...doc } = accountDoc(memberId, { seq: e.seq, state: e.state });
     await accounts.replaceOne({ _id }, doc, { upsert: true });

@@ -30,6 +30,28 @@ export type EntryDoc = {
   state: AccountState;
 };
 
+/**
+ * A refusal of a keyed command (`INSUFFICIENT_POINTS`, `REVERSAL_EXCEEDS_ENTRY`, …), decided on the account's truth and
+ * recorded under the command's op id in the entries collection, so the same unique index that lets an operation land
+ * once also keeps it refused: a request re-sent under the key later (even after its idempotency record is purged)
+ * answers the same refusal, and no entry can land under that op id afterwards. It has no seq and is not an entry of
+ * the account (its `_id` is not an entry id, so it is never listed, reversed or counted).
+ */
+export type RefusalDoc = {
+  _id: string;
+  memberId: string;
+  opId: string;
+  fingerprint: string | null;
+  kind: 'refusal';
+  error: { status: number; code: string; message: string; details?: Record<string, unknown> };
+  createdAt: Date;
+};
+
+/** What an operation left under its op id: an entry, or a recorded refusal. */
+export type Outcome = EntryDoc | RefusalDoc;
+
+export const refusalId = (memberId: string, opId: string) => `${memberId}:refusal:${opId}`;
+
 /** The read cache of an account: the state of its latest entry known to this process when it was written. */
 export type AccountDoc = {
   _id: string;
@@ -73,6 +95,7 @@ export function ledgerStore(db: Connection, name: string, logger: Logger) {
   );
   const accountsModel = db.model(`${name}Account`, new Schema({}, { collection: `${name}_accounts`, strict: false, versionKey: false }));
   const entries = entriesModel.collection as unknown as Collection<EntryDoc>;
+  const outcomes = entriesModel.collection as unknown as Collection<Outcome>;
   const accounts = accountsModel.collection as unknown as Collection<AccountDoc>;
 
   /** Heads this process has seen, so a command rarely reads before it writes. A stale head only costs a retry. */
@@ -168,7 +191,18 @@ export function ledgerStore(db: Connection, name: string, logger: Logger) {
 
     get: (id: string) => entries.findOne({ _id: id }),
 
-    /** Finds the entry an operation committed. A scan on engines without secondary indexes: only for retries. */
+    /** Records a refusal under its op id; rejects with a duplicate-key error when something already landed under it. */
+    insertRefusal: (doc: RefusalDoc) => outcomes.insertOne(doc).then(() => undefined),
+
+    /**
+     * What an operation left, if anything: its recorded refusal (read by _id), else the entry it committed (a scan on
+     * engines without secondary indexes: only for retries and the rare refusals that must rule out an earlier landing).
+     */
+    async findOutcome(memberId: string, opId: string): Promise<Outcome | null> {
+      return (await outcomes.findOne({ _id: refusalId(memberId, opId) })) ?? (await outcomes.findOne({ memberId, opId }));
+    },
+
+    /** The entry an operation committed, if any (a scan on engines without secondary indexes: recovery paths only). */
     findByOpId: (opId: string) => entries.findOne({ opId }),
 
     /** Entries of a member, newest first, before `beforeSeq`, read by _id (never a scan). */

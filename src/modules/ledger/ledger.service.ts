@@ -7,7 +7,7 @@ import { KeyedQueue } from '../../platform/keyed-queue.js';
 import type { IdempotencyInfo } from '../../platform/http/router.js';
 import type { Metrics } from '../../platform/metrics.js';
 import { expiryFor } from './expiry.js';
-import { entryId, parseEntryId, type EntryDoc, type Head, type LedgerStore } from './ledger.model.js';
+import { entryId, parseEntryId, refusalId, type EntryDoc, type Head, type LedgerStore, type RefusalDoc } from './ledger.model.js';
 import * as rules from './ledger.state.js';
 import type { AccountState, Draft } from './ledger.state.js';
 
@@ -22,6 +22,11 @@ export type Operation = {
   retry?: boolean;
   /** The answer when the operation already landed for a different request (default: IDEMPOTENCY_KEY_REUSED). */
   taken?: () => AppError;
+  /**
+   * Keyed requests: a refusal decided on the account's truth is recorded under the op id, so the key answers it again
+   * whatever happens to the balance, and a request re-sent after its idempotency record was purged finds its outcome.
+   */
+  recordRefusal?: boolean;
 };
 
 export type Ref = { type: string; id: string };
@@ -45,7 +50,7 @@ export const raceBackoff = (attempt: number) => new Promise((r) => setTimeout(r,
  */
 export function keyedOperation(namespace: string, command: string, caller: Operation['actor'], idem: IdempotencyInfo | undefined): Operation {
   if (!idem) throw new AppError(500, 'INTERNAL', 'idempotency info missing', undefined, false);
-  return { opId: derivedOpId(namespace, command, idem.scope), fingerprint: idem.fingerprint, actor: caller, retry: idem.retry };
+  return { opId: derivedOpId(namespace, command, idem.scope), fingerprint: idem.fingerprint, actor: caller, retry: idem.retry, recordRefusal: true };
 }
 
 /** The op id for an operation keyed by something else (a hold's resolution, a lot's expiry, an event, a checked day). */
@@ -74,7 +79,11 @@ export function ledgerService(deps: LedgerDeps) {
   const faults = deps.faults ?? noFaults;
   const queue = new KeyedQueue();
 
-  /** Decides against the current head and commits; see docs/LEDGER.md for why this is exactly-once. */
+  /**
+   * Decides against the account's head and commits; see docs/LEDGER.md for why this is exactly-once. A command may be
+   * decided on the head this process remembers, but a refusal never is: it is decided again on the head read from the
+   * database (after settling what is due there), and a keyed command's refusal is then recorded under its op id.
+   */
   async function commit(
     memberId: string,
     op: Operation,
@@ -83,15 +92,36 @@ export function ledgerService(deps: LedgerDeps) {
     decide: (state: AccountState, now: Date, nextId: string) => Draft,
   ): Promise<CommandResult> {
     if (op.retry) {
-      const earlier = landed(op, await store.findByOpId(op.opId));
+      const earlier = landed(op, await store.findOutcome(memberId, op.opId));
       if (earlier) return earlier;
     }
-    let head: Head = store.knownHead(memberId) ?? (await store.freshHead(memberId));
+    const known = store.knownHead(memberId);
+    let head: Head = known ?? (await store.freshHead(memberId));
+    let fresh = !known;
+    let settled = false;
     for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
       const now = clock.now();
       const seq = head.seq + 1;
       const id = entryId(memberId, seq);
-      const draft = decide(head.state, now, id);
+      let draft: Draft;
+      try {
+        draft = decide(head.state, now, id);
+      } catch (err) {
+        if (!isRefusal(err)) throw err;
+        if (!fresh) {
+          head = await store.freshHead(memberId);
+          fresh = true;
+          continue;
+        }
+        if (!settled && !SETTLING.has(command) && hasDueWork(head.state, now)) {
+          // Points held by a timed-out hold, or sitting in a due lot, are not what refuses a command: settle them first.
+          settled = true;
+          await settleDue(memberId, now, true);
+          head = await store.freshHead(memberId);
+          continue;
+        }
+        return refuse(memberId, op, err, now);
+      }
       const entry: EntryDoc = {
         _id: id,
         memberId,
@@ -122,13 +152,14 @@ export function ledgerService(deps: LedgerDeps) {
         const replay = landed(op, atSeq);
         if (replay) return replay;
         if (!atSeq) {
-          const earlier = landed(op, await store.findByOpId(op.opId));
+          const earlier = landed(op, await store.findOutcome(memberId, op.opId));
           if (earlier) return earlier;
         }
         metrics.ledgerCommands.inc({ command, outcome: 'seq_conflict' });
         store.forgetHead(memberId);
         await raceBackoff(attempt);
         head = await store.freshHead(memberId);
+        fresh = true;
         continue;
       }
       faults.at(`${command}:after-insert`);
@@ -137,22 +168,57 @@ export function ledgerService(deps: LedgerDeps) {
     throw new AppError(503, 'CONTENTION', 'the account is too busy right now; retry with the same idempotency key');
   }
 
-  /** Runs a command in the account's queue, counting its outcome; a rejection is checked against an earlier landing. */
+  /**
+   * Answers a refusal decided on the account's truth. A keyed command records it under its op id first; if something
+   * already landed there (this request's earlier attempt, or a refusal recorded for it), that is the answer instead.
+   */
+  async function refuse(memberId: string, op: Operation, err: AppError, now: Date): Promise<CommandResult> {
+    if (op.recordRefusal) {
+      const doc: RefusalDoc = {
+        _id: refusalId(memberId, op.opId),
+        memberId,
+        opId: op.opId,
+        fingerprint: op.fingerprint ?? null,
+        kind: 'refusal',
+        error: { status: err.status, code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) },
+        createdAt: now,
+      };
+      try {
+        await store.insertRefusal(doc);
+      } catch (insertErr) {
+        if (!isDuplicateKey(insertErr)) throw insertErr;
+        const earlier = landed(op, await store.findOutcome(memberId, op.opId));
+        if (earlier) return earlier;
+      }
+    }
+    // An unrecorded refusal (a hold already resolved, say) may still hide this operation's own earlier landing.
+    throw op.recordRefusal ? final(err) : err;
+  }
+
+  /**
+   * Runs a command in the account's queue, counting its outcome. A refusal from outside the decision (a member frozen
+   * since, a hold already resolved) is checked against an earlier landing of the same operation: a retry after a crash,
+   * or a request re-sent after its idempotency record was purged, answers what it landed.
+   */
   async function run(
     memberId: string,
     op: Operation,
     command: string,
     body: () => Promise<CommandResult>,
+    before?: () => Promise<unknown>,
   ): Promise<CommandResult> {
     try {
+      await before?.();
       const result = await queue.run(memberId, body);
       metrics.ledgerCommands.inc({ command, outcome: result.replayed ? 'replayed' : 'committed' });
       return result;
     } catch (err) {
-      if (err instanceof AppError && err.status === 409 && op.retry) {
-        // A retry may find the balance changed; if the first attempt had landed, answer with it instead.
-        const earlier = landed(op, await store.findByOpId(op.opId));
-        if (earlier) return earlier;
+      if (isRefusal(err) && !finalErrors.has(err) && (op.retry || op.recordRefusal || err.code === 'HOLD_NOT_ACTIVE')) {
+        const earlier = landed(op, await store.findOutcome(memberId, op.opId));
+        if (earlier) {
+          metrics.ledgerCommands.inc({ command, outcome: 'replayed' });
+          return earlier;
+        }
       }
       metrics.ledgerCommands.inc({ command, outcome: err instanceof AppError ? err.code : 'error' });
       throw err;
@@ -204,36 +270,50 @@ export function ledgerService(deps: LedgerDeps) {
      * Errors: 404 NOT_FOUND (member), 409 MEMBER_FROZEN, 400 VALIDATION_FAILED (expiresAt not in the future).
      */
     async earnPoints(memberId: string, input: { amount: number; code: string; ref?: Ref; expiresAt?: Date }, op: Operation) {
-      await deps.assertActive(memberId);
-      return run(memberId, op, 'earn', () =>
-        commit(memberId, op, 'earn', input, (state, now) => {
-          if (input.expiresAt && input.expiresAt.getTime() <= now.getTime()) {
-            throw new AppError(400, 'VALIDATION_FAILED', 'expiresAt must be in the future', { issues: [{ path: 'body.expiresAt', message: 'must be in the future' }] });
-          }
-          return rules.earn(state, input.amount, input.expiresAt ?? expiryFor(deps.policy.expiry, now, deps.policy.programTimezone));
-        }),
+      return run(
+        memberId,
+        op,
+        'earn',
+        () =>
+          commit(memberId, op, 'earn', input, (state, now) => {
+            if (input.expiresAt && input.expiresAt.getTime() <= now.getTime()) {
+              throw new AppError(400, 'VALIDATION_FAILED', 'expiresAt must be in the future', { issues: [{ path: 'body.expiresAt', message: 'must be in the future' }] });
+            }
+            return rules.earn(state, input.amount, input.expiresAt ?? expiryFor(deps.policy.expiry, now, deps.policy.programTimezone));
+          }),
+        () => deps.assertActive(memberId),
       );
     },
 
     /** Spends points, soonest-expiring lots first. Errors: 404, 409 MEMBER_FROZEN, 409 INSUFFICIENT_POINTS. */
     async spendPoints(memberId: string, input: { amount: number; code: string; ref?: Ref }, op: Operation) {
-      await deps.assertActive(memberId);
-      return run(memberId, op, 'spend', async () => {
-        await settleDue(memberId, clock.now());
-        return commit(memberId, op, 'spend', input, (state, now) => rules.spend(state, input.amount, now));
-      });
+      return run(
+        memberId,
+        op,
+        'spend',
+        async () => {
+          await settleDue(memberId, clock.now());
+          return commit(memberId, op, 'spend', input, (state, now) => rules.spend(state, input.amount, now));
+        },
+        () => deps.assertActive(memberId),
+      );
     },
 
     /** Reserves points until captured, released or timed out. Errors: 404, 409 MEMBER_FROZEN, 409 INSUFFICIENT_POINTS. */
     async holdPoints(memberId: string, input: { amount: number; code: string; ref?: Ref; ttlSeconds?: number }, op: Operation) {
-      await deps.assertActive(memberId);
       const ttl = input.ttlSeconds ?? deps.policy.holdTtlSeconds;
-      return run(memberId, op, 'hold', async () => {
-        await settleDue(memberId, clock.now());
-        return commit(memberId, op, 'hold', input, (state, now, nextId) =>
-          rules.hold(state, nextId, input.amount, new Date(now.getTime() + ttl * 1000), input.code, now),
-        );
-      });
+      return run(
+        memberId,
+        op,
+        'hold',
+        async () => {
+          await settleDue(memberId, clock.now());
+          return commit(memberId, op, 'hold', input, (state, now, nextId) =>
+            rules.hold(state, nextId, input.amount, new Date(now.getTime() + ttl * 1000), input.code, now),
+          );
+        },
+        () => deps.assertActive(memberId),
+      );
     },
 
     /**
@@ -366,13 +446,33 @@ export type LedgerService = ReturnType<typeof ledgerService>;
  * The earlier landing of this operation, if `e` is it. The same operation asked by a different request (another body
  * under the same key, or another request resolving the same hold) is refused with `op.taken`.
  */
-export function landed<E extends { opId: string; fingerprint: string | null }>(op: Operation, e: E | null): { entry: E; replayed: boolean } | undefined {
+export function landed<E extends { opId: string; fingerprint: string | null }>(op: Operation, e: E | RefusalDoc | null): { entry: E; replayed: boolean } | undefined {
   if (!e || e.opId !== op.opId) return undefined;
   if (op.fingerprint && e.fingerprint !== op.fingerprint) {
-    throw (op.taken ?? (() => conflict('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used for a different request')))();
+    throw final((op.taken ?? (() => conflict('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used for a different request')))());
   }
+  if (isRefusalDoc(e)) throw final(new AppError(e.error.status, e.error.code, e.error.message, e.error.details));
   return { entry: e, replayed: true };
 }
+
+const isRefusalDoc = (e: { opId: string } | RefusalDoc): e is RefusalDoc => (e as { kind?: string }).kind === 'refusal';
+
+/** A refusal: the business answer a command can be decided to (409), as opposed to bad input or a failure. */
+const isRefusal = (err: unknown): err is AppError => err instanceof AppError && err.status === 409;
+
+/** Refusals that already are the operation's recorded outcome: nothing earlier can have landed under its op id. */
+const finalErrors = new WeakSet<object>();
+function final(err: AppError): AppError {
+  finalErrors.add(err);
+  return err;
+}
+
+/** Commands that settle due work themselves (a refusal of theirs never waits for a settlement). */
+const SETTLING = new Set(['expire', 'release']);
+const hasDueWork = (s: AccountState, now: Date) => {
+  const work = rules.dueWork(s, now);
+  return work.lots.length > 0 || work.holds.length > 0;
+};
 
 const holdNotActive = () => conflict('HOLD_NOT_ACTIVE', 'the hold was already captured, released or timed out');
 
