@@ -133,3 +133,42 @@ describe('a request re-sent after its idempotency record was purged', () => {
     expect(await balanceOf(a, 'purged-resolve')).toMatchObject({ available: 0, seq: 4 });
   });
 });
+
+describe('clocks that disagree between processes', () => {
+  it('when a hold is released by a process whose clock is behind, after another expired the lot, then the returned points expire too', async () => {
+    const T = new Date('2026-03-01T12:00:00Z');
+    const ahead = new ManualClock(new Date(T.getTime() - 60_000));
+    const behind = new ManualClock(new Date(T.getTime() - 60_000));
+    const dbName = freshDbName('ledger_skew');
+    const p = await startTestApp({ dbName, clock: ahead });
+    const q = await startTestApp({ dbName, clock: behind });
+    try {
+      await registerMember(p, 'skewed');
+      await earned(p, 'skewed', 100, { expiresAt: T.toISOString() });
+      const hold = await points.hold(p, 'skewed', { amount: 40, code: 'redemption', ttlSeconds: 3600 });
+      expect(hold.status, hold.text).toBe(201);
+      expect((await balanceOf(q, 'skewed')).held).toBe(40);
+
+      ahead.set(new Date(T.getTime() + 1000)); // 2 s of skew: p is a second past the lot's expiry, q a second before it
+      behind.set(new Date(T.getTime() - 1000));
+      await p.built.services.ledger.sweep(['skewed']);
+      const released = await points.release(q, hold.body.hold.id);
+      expect(released.status, released.text).toBe(201);
+
+      ahead.advance({ hours: 1 });
+      behind.advance({ hours: 1 });
+      await p.built.services.ledger.sweep(['skewed']);
+      await q.built.services.ledger.sweep(['skewed']);
+      const balance = await balanceOf(q, 'skewed');
+      expect(balance).toMatchObject({ available: 0, held: 0 });
+      expect(balance.lifetime.expired).toBe(100);
+      const { entries } = await expectLedgerClean([p, q]);
+      expect(entries).toBeGreaterThan(0);
+      const head = await p.db.collection('points_entries').find({ memberId: 'skewed' }).sort({ seq: -1 }).limit(1).next();
+      expect(head?.state.lots).toEqual([]);
+    } finally {
+      await q.close({ keepDatabase: true });
+      await p.close();
+    }
+  });
+});

@@ -24,14 +24,14 @@ export async function checkLedger(db: Connection, name = 'points'): Promise<Chec
   const opIds = new Set<string>();
   // _id order is seq order within an account, but it interleaves two accounts when a member id looks like another's
   // entry id ("shop" and "shop:000000000001"), so each account keeps its own running sums.
-  const running = new Map<string, { seq: number; sum: number; totals: Totals; last: EntryDoc }>();
+  const running = new Map<string, { seq: number; sum: number; totals: Totals; last: EntryDoc; expiredLots: Set<string> }>();
 
   for await (const e of entries.find({}).sort({ _id: 1 })) {
     if ((e as { kind: string }).kind === 'refusal') continue; // a recorded refusal: not an entry of the account
     report.entries++;
     let account = running.get(e.memberId);
     if (!account) {
-      account = { seq: 0, sum: 0, totals: { earned: 0, spent: 0, expired: 0, reversed: 0, adjusted: 0 }, last: e };
+      account = { seq: 0, sum: 0, totals: { earned: 0, spent: 0, expired: 0, reversed: 0, adjusted: 0 }, last: e, expiredLots: new Set() };
       running.set(e.memberId, account);
       report.accounts++;
     }
@@ -66,6 +66,15 @@ export async function checkLedger(db: Connection, name = 'points'): Promise<Chec
     if (s.available + s.held !== account.sum) report.violations.push(`${where}: available + held = ${s.available + s.held}, entries sum to ${account.sum}`);
     for (const p of stateProblems(s)) report.violations.push(`${where}: ${p}`);
     if (s.available < 0 && s.debt === 0) report.violations.push(`${where}: available ${s.available} below zero without a debt`);
+    // Once a lot has expired, points put back into it must expire with it (in the same entry): free points in it
+    // afterwards are neither spendable (the lot is due) nor expired, and no sweep would ever look at them again.
+    if (e.kind === 'expire') for (const part of e.lots) account.expiredLots.add(part.lot);
+    for (const lot of s.lots) {
+      const free = lot.remaining - lot.held;
+      if (free > 0 && account.expiredLots.has(lot.id)) {
+        report.violations.push(`${where}: lot ${lot.id} holds ${free} points after it expired (neither spendable nor expired)`);
+      }
+    }
     for (const k of Object.keys(totals) as Array<keyof Totals>) {
       if (s.totals[k] !== totals[k]) report.violations.push(`${where}: lifetime ${k} ${s.totals[k]} ≠ ${totals[k]} from entries`);
     }
@@ -94,7 +103,7 @@ export async function repairLedger(db: Connection, name = 'points'): Promise<{ r
   const heads = new Map<string, EntryDoc>();
   for await (const e of entries.find({}).sort({ _id: 1 })) if ((e as { kind: string }).kind !== 'refusal') heads.set(e.memberId, e);
   for (const [memberId, e] of heads) {
-    const { _id, ...doc } = accountDoc(memberId, { seq: e.seq, state: e.state });
+    const { _id, ...doc } = accountDoc(memberId, { seq: e.seq, state: e.state, at: e.createdAt });
     await accounts.replaceOne({ _id }, doc, { upsert: true });
   }
   return { rebuilt: heads.size };

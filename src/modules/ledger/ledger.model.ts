@@ -57,19 +57,28 @@ export type AccountDoc = {
   _id: string;
   seq: number;
   state: AccountState;
+  /** When the entry at `seq` was written. */
+  at: Date | null;
   /** Soonest lot expiry / hold timeout, so sweeps find accounts with due work. */
   nextLotExpiry: Date | null;
   nextHoldExpiry: Date | null;
   updatedAt: Date;
 };
 
-export type Head = { seq: number; state: AccountState };
+/**
+ * An account's state after its entry `seq`, and when that entry was written: an account's time never runs backwards,
+ * so a process whose clock is behind decides as of that time (a lot another process expired stays expired for it).
+ */
+export type Head = { seq: number; state: AccountState; at: Date | null };
+
+export const emptyHead = (): Head => ({ seq: 0, state: emptyState(), at: null });
 
 /** The accounts cache document of a head: its state, and when its next lot expires or hold times out (for sweeps). */
 export const accountDoc = (memberId: string, head: Head): AccountDoc => ({
   _id: memberId,
   seq: head.seq,
   state: head.state,
+  at: head.at,
   nextLotExpiry: head.state.lots.find((l) => l.expiresAt && l.remaining > l.held)?.expiresAt ?? null,
   nextHoldExpiry: head.state.holds.reduce<Date | null>((min, h) => (!min || h.expiresAt < min ? h.expiresAt : min), null),
   updatedAt: new Date(),
@@ -149,8 +158,11 @@ export function ledgerStore(db: Connection, name: string, logger: Logger) {
 
   /** Follows entries forward from a known head to the newest (one read when it is the newest already). */
   async function probeForward(memberId: string, from: Head): Promise<Head> {
-    const last = await lastOfRun({ n: from.seq, doc: from.state }, async (n) => (await entries.findOne({ _id: entryId(memberId, n) }))?.state ?? null);
-    return { seq: last.n, state: last.doc };
+    const last = await lastOfRun({ n: from.seq, doc: { state: from.state, at: from.at } }, async (n) => {
+      const e = await entries.findOne({ _id: entryId(memberId, n) }, { projection: { state: 1, createdAt: 1 } });
+      return e ? { state: e.state, at: e.createdAt } : null;
+    });
+    return { seq: last.n, ...last.doc };
   }
 
   return {
@@ -169,7 +181,7 @@ export function ledgerStore(db: Connection, name: string, logger: Logger) {
       let start = heads.get(memberId);
       if (!start) {
         const cached = await accounts.findOne({ _id: memberId });
-        start = cached ? { seq: cached.seq, state: cached.state } : { seq: 0, state: emptyState() };
+        start = cached ? { seq: cached.seq, state: cached.state, at: cached.at ?? null } : emptyHead();
       }
       const head = await probeForward(memberId, start);
       remember(memberId, head);
@@ -179,7 +191,7 @@ export function ledgerStore(db: Connection, name: string, logger: Logger) {
     /** Commits one entry; rejects with a duplicate-key error when its seq or its opId is taken. */
     async insert(entry: EntryDoc): Promise<void> {
       await entries.insertOne(entry);
-      const head = { seq: entry.seq, state: entry.state };
+      const head = { seq: entry.seq, state: entry.state, at: entry.createdAt };
       remember(entry.memberId, head);
       dirty.set(entry.memberId, head);
       scheduleFlush();

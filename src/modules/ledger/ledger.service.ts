@@ -27,6 +27,11 @@ export type Operation = {
    * whatever happens to the balance, and a request re-sent after its idempotency record was purged finds its outcome.
    */
   recordRefusal?: boolean;
+  /**
+   * System operations whose decision is idempotent on the state itself (a lot's expiry: what is free in a due lot),
+   * so each entry they write gets its own op id (derived from `opId` and the entry id) and they can land again later.
+   */
+  perEntry?: boolean;
 };
 
 export type Ref = { type: string; id: string };
@@ -79,6 +84,9 @@ export function ledgerService(deps: LedgerDeps) {
   const faults = deps.faults ?? noFaults;
   const queue = new KeyedQueue();
 
+  /** The time a command on this head decides at: the process clock, or the head's own time if that is later. */
+  const timeOf = (head: Head) => laterOf(clock.now(), head.at);
+
   /**
    * Decides against the account's head and commits; see docs/LEDGER.md for why this is exactly-once. A command may be
    * decided on the head this process remembers, but a refusal never is: it is decided again on the head read from the
@@ -100,9 +108,10 @@ export function ledgerService(deps: LedgerDeps) {
     let fresh = !known;
     let settled = false;
     for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
-      const now = clock.now();
+      const now = timeOf(head);
       const seq = head.seq + 1;
       const id = entryId(memberId, seq);
+      const opId = op.perEntry ? derivedOpId(op.opId, id) : op.opId;
       let draft: Draft;
       try {
         draft = decide(head.state, now, id);
@@ -126,7 +135,7 @@ export function ledgerService(deps: LedgerDeps) {
         _id: id,
         memberId,
         seq,
-        opId: op.opId,
+        opId,
         fingerprint: op.fingerprint ?? null,
         kind: draft.kind,
         amount: draft.amount,
@@ -149,7 +158,7 @@ export function ledgerService(deps: LedgerDeps) {
         if (!isDuplicateKey(err)) throw err;
         // Either another writer took this seq (re-read and decide again) or this operation already landed.
         const atSeq = await store.get(id);
-        const replay = landed(op, atSeq);
+        const replay = landed({ ...op, opId }, atSeq);
         if (replay) return replay;
         if (!atSeq) {
           const earlier = landed(op, await store.findOutcome(memberId, op.opId));
@@ -231,9 +240,11 @@ export function ledgerService(deps: LedgerDeps) {
     // A command trusts the head this process knows (its commit re-reads on a lost race, and spends never touch due
     // lots); only a sweep pays for reading the newest head, which on FerretDB v1 means a lookup of an absent entry.
     const head = (!fresh && store.knownHead(memberId)) || (await store.freshHead(memberId));
-    const work = rules.dueWork(head.state, now);
+    const work = rules.dueWork(head.state, laterOf(now, head.at));
     for (const lot of work.lots) {
-      const op = { opId: derivedOpId(deps.name, 'expire', memberId, lot), actor: { role: 'system', sub: 'expiry' } };
+      // Expiring what is free in a due lot is idempotent on the state, so each expiry entry has its own op id: points
+      // that come back to an expired lot (a hold released, a spend reversed) are expired again, never left behind.
+      const op = { opId: derivedOpId(deps.name, 'expire', memberId, lot), actor: { role: 'system', sub: 'expiry' }, perEntry: true };
       await commit(memberId, op, 'expire', { code: 'expiry' }, (state, t) => {
         const d = rules.expireLot(state, lot, t);
         if (!d) throw conflict('NOTHING_TO_EXPIRE', 'the lot has nothing left to expire');
@@ -397,7 +408,7 @@ export function ledgerService(deps: LedgerDeps) {
     async getBalance(memberId: string): Promise<{ head: Head; now: Date }> {
       const head = await store.freshHead(memberId);
       if (head.seq === 0 && !(await deps.memberExists(memberId))) throw notFound('member');
-      return { head, now: clock.now() };
+      return { head, now: laterOf(clock.now(), head.at) };
     },
 
     /** A page of history, newest first, optionally of one kind. Errors: 404 NOT_FOUND. */
@@ -454,6 +465,8 @@ export function landed<E extends { opId: string; fingerprint: string | null }>(o
   if (isRefusalDoc(e)) throw final(new AppError(e.error.status, e.error.code, e.error.message, e.error.details));
   return { entry: e, replayed: true };
 }
+
+const laterOf = (now: Date, at: Date | null) => (at && at.getTime() > now.getTime() ? at : now);
 
 const isRefusalDoc = (e: { opId: string } | RefusalDoc): e is RefusalDoc => (e as { kind?: string }).kind === 'refusal';
 
