@@ -5,7 +5,7 @@ import type { Caller } from '../../platform/http/route.js';
 import { derivedOpId, type LedgerService } from '../ledger/index.js';
 import type { MembersService, MemberView } from '../members/index.js';
 import type { MemberContext, RulesService } from '../rules/index.js';
-import type { EventsRepository, OrderDoc, OrderEntriesDoc } from './events.model.js';
+import type { Decision, EventDoc, EventsRepository, OrderDoc, OrderEntriesDoc } from './events.model.js';
 import type { Effects, EventInput, TaskEffect } from './events.schemas.js';
 
 /** How far in the future an event's occurredAt may be (clock skew between the backend and us). */
@@ -13,6 +13,9 @@ const FUTURE_TOLERANCE_MS = 5 * 60_000;
 
 /** The op id of what an event pays on a ledger: one entry per event and ledger. */
 const eventOpId = (ledger: 'points' | 'growth', scope: string) => derivedOpId(ledger, 'event', scope);
+
+/** The key of an order's claim, entries and refunds: one order of a member earns once. */
+const orderKeyOf = (memberId: string, event: EventInput) => `${memberId}:${String(event.properties.orderId)}`;
 
 /** The ledger code for points an event type pays (PRODUCT.md §4 codes). */
 function entryCode(type: string): string {
@@ -64,48 +67,70 @@ export function eventsService(deps: EventsDeps) {
   }
 
   /**
-   * Pays the fired rules of an event: one entry per ledger for what all of them pay (the answer and the order record
-   * keep the per-rule split), with op id (ledger, event), so replays and retries pay once.
+   * Decides what an event pays: evaluates the rules, claims the order of an order.paid and takes the caps of each rule
+   * that fires. Nothing is paid yet. Errors: 409 ORDER_ALREADY_PROCESSED.
    */
-  async function payRules(event: EventInput, occurredAt: Date, member: MemberView, scope: string, actor: Caller, retry: boolean, effects: Effects) {
+  async function decide(event: EventInput, occurredAt: Date, member: MemberView, scope: string): Promise<Decision> {
     const evaluations = await rules.evaluate({ type: event.type, occurredAt, properties: event.properties }, await memberContext(member));
-    const orderKey = event.type === 'order.paid' ? `${member.memberId}:${String(event.properties.orderId)}` : undefined;
-    const fired = evaluations.sort((a, b) => a.rule.localeCompare(b.rule));
-    if (orderKey) {
+    if (event.type === 'order.paid') {
       // One order earns once, whatever event ids the backend sends for it; claimed before caps so a duplicate takes none.
-      const firing = fired.flatMap((ev) => (ev.fired ? [{ rule: ev.rule, points: ev.points, growth: ev.growth }] : []));
-      const claim = await repo.claimOrder({ _id: orderKey, eventScope: scope, orderAmount: Number(event.properties.amount), fired: firing, at: clock.now() });
+      const claim = await repo.claimOrder({ _id: orderKeyOf(member.memberId, event), eventScope: scope, orderAmount: Number(event.properties.amount), at: clock.now() });
       if (claim.eventScope !== scope) throw conflict('ORDER_ALREADY_PROCESSED', `order ${String(event.properties.orderId)} was already reported by another event`);
     }
-    const paying: Array<{ rule: string; points: number; growth: number }> = [];
-    for (const ev of fired) {
+    const decision: Decision = { pays: [], notFired: [] };
+    for (const ev of evaluations.sort((a, b) => a.rule.localeCompare(b.rule))) {
       if (!ev.fired) {
-        effects.notFired.push({ rule: ev.rule, reason: ev.reason });
+        decision.notFired.push({ rule: ev.rule, reason: ev.reason });
         continue;
       }
       const capped = await rules.claimCaps(ev.ruleDoc, member.memberId, scope, occurredAt);
-      if (capped) effects.notFired.push({ rule: ev.rule, reason: capped });
-      else paying.push({ rule: ev.rule, points: ev.points, growth: ev.growth });
+      if (capped) decision.notFired.push({ rule: ev.rule, reason: capped });
+      else decision.pays.push({ rule: ev.rule, points: ev.points, growth: ev.growth });
     }
+    return decision;
+  }
+
+  /**
+   * Stores the event with its decision, in one insert. When its scope is stored already, another attempt of this event
+   * decided first (one that overtook a slow attempt, or the event sent again after its idempotency record was purged):
+   * that decision is the one paid. An event stored without one was stored before decisions were recorded.
+   */
+  async function recordDecision(doc: EventDoc & { decision: Decision }): Promise<Decision> {
+    faults.at('event:before-decision');
+    if (await repo.saveEvent(doc)) return doc.decision;
+    return (await repo.getEvent(doc._id))?.decision ?? doc.decision;
+  }
+
+  /**
+   * Pays an event's decision: one entry per ledger for what all its rules pay (the answer keeps the per-rule split), with
+   * op id (ledger, event), so replays and retries pay once. The decision is recorded before anything is paid and a retry
+   * reuses it instead of deciding again, so it answers and links what the first attempt paid even if the rules (or the
+   * member's tier) changed in between; the order's links store the entries as they landed.
+   */
+  async function payRules(doc: EventDoc, event: EventInput, occurredAt: Date, member: MemberView, actor: Caller, retry: boolean, effects: Effects) {
+    const scope = doc._id;
+    const earlier = retry ? (await repo.getEvent(scope))?.decision : undefined;
+    const decision = earlier ?? (await recordDecision({ ...doc, decision: await decide(event, occurredAt, member, scope) }));
+    effects.notFired.push(...decision.notFired);
     const paid = await Promise.all(
       (['points', 'growth'] as const).map(async (ledger) => {
-        const amount = paying.reduce((sum, p) => sum + p[ledger], 0);
+        const amount = decision.pays.reduce((sum, p) => sum + p[ledger], 0);
         if (amount <= 0) return null;
         const { entry } = await ledgers[ledger].earnPoints(
           member.memberId,
           { amount, code: entryCode(event.type), ref: { type: 'event', id: event.eventId } },
           { opId: eventOpId(ledger, scope), actor, retry },
         );
-        return { entryId: entry._id, amount };
+        return { entryId: entry._id, amount: entry.points };
       }),
     );
     const [points, growth] = paid;
-    for (const p of paying) {
+    for (const p of decision.pays) {
       if (points && p.points > 0) effects.points.push({ rule: p.rule, points: p.points, entryId: points.entryId });
       if (growth && p.growth > 0) effects.growth.push({ rule: p.rule, growth: p.growth, entryId: growth.entryId });
     }
     faults.at('event:before-order-links');
-    if (orderKey && (points || growth)) await repo.linkEntries({ _id: orderKey, points: points ?? null, growth: growth ?? null });
+    if (event.type === 'order.paid' && (points || growth)) await repo.linkEntries({ _id: orderKeyOf(member.memberId, event), points: points ?? null, growth: growth ?? null });
   }
 
   /**
@@ -124,7 +149,7 @@ export function eventsService(deps: EventsDeps) {
 
   /** Reverses what an order earned in proportion to what has been refunded so far, never beyond what is left. */
   async function reverseOrder(event: EventInput, member: MemberView, scope: string, actor: Caller, retry: boolean, effects: Effects) {
-    const orderKey = `${member.memberId}:${String(event.properties.orderId)}`;
+    const orderKey = orderKeyOf(member.memberId, event);
     const order = await repo.getOrder(orderKey);
     if (!order) return; // the order earned nothing here: nothing to take back
     const slots = await repo.takeRefundSlot(orderKey, scope, Number(event.properties.amount), clock.now());
@@ -155,7 +180,7 @@ export function eventsService(deps: EventsDeps) {
       checkTime(occurredAt);
       const member = await deps.members.getMember(event.memberId);
       if (member.status === 'frozen') throw new AppError(409, 'MEMBER_FROZEN', 'the member is frozen and can neither earn nor spend');
-      await repo.saveEvent({
+      const doc: EventDoc = {
         _id: idem.scope,
         eventId: event.eventId,
         memberId: event.memberId,
@@ -164,10 +189,12 @@ export function eventsService(deps: EventsDeps) {
         properties: event.properties,
         source: `${caller.role}:${caller.sub}`,
         receivedAt: clock.now(),
-      });
+      };
       const effects: Effects = { points: [], growth: [], notFired: [], reversed: [], tasks: [], tierChange: null };
-      if (event.type === 'order.refunded') await reverseOrder(event, member, idem.scope, caller, idem.retry, effects);
-      else await payRules(event, occurredAt, member, idem.scope, caller, idem.retry, effects);
+      if (event.type === 'order.refunded') {
+        await repo.saveEvent(doc);
+        await reverseOrder(event, member, idem.scope, caller, idem.retry, effects);
+      } else await payRules(doc, event, occurredAt, member, caller, idem.retry, effects);
       if (deps.tasks) effects.tasks = await deps.tasks({ member, event, occurredAt, scope: idem.scope, actor: caller, retry: idem.retry });
       const grew = effects.growth.length > 0 || effects.tasks.some((t) => (t.reward?.growth ?? 0) > 0);
       if (grew && deps.onGrowth) effects.tierChange = (await deps.onGrowth(member.memberId)) ?? null;
