@@ -22,6 +22,7 @@ import { buildRouter } from './platform/http/router.js';
 import { systemRoutes } from './platform/http/system.routes.js';
 import type { Logger } from './platform/logger.js';
 import { createMetrics } from './platform/metrics.js';
+import { createSweeper } from './platform/sweeper.js';
 import { buildOpenApiDocument } from './platform/openapi.js';
 
 export type AppDeps = {
@@ -46,8 +47,9 @@ export function createApp(deps: AppDeps) {
   const metrics = createMetrics();
   const audit = createAuditModule({ db, clock });
   const members = createMembersModule({ db, clock, defaultTimezone: config.defaultTimezone, audit: audit.record });
-  const ledger = createLedgerModule({ db, clock, config, logger, metrics, members: members.service, audit: audit.record, ...faults });
-  const growth = createGrowthLedger({ db, clock, config, logger, metrics, members: members.service, ...faults });
+  const sweeper = createSweeper(db, clock, logger);
+  const ledger = createLedgerModule({ db, clock, config, logger, metrics, members: members.service, sweeper, audit: audit.record, ...faults });
+  const growth = createGrowthLedger({ db, clock, config, logger, metrics, members: members.service, sweeper, ...faults });
   const rules = createRulesModule({ db, clock, audit: audit.record, programTimezone: config.ledger.programTimezone });
   const jobs = jobRunner(db, clock, `${hostname()}:${process.pid}`);
   const tiers = createTiersModule({
@@ -127,7 +129,7 @@ export function createApp(deps: AppDeps) {
   app.use(router.routes());
   app.use(router.allowedMethods());
 
-  const ready = Promise.all([members.init(), ledger.init(), growth.init(), rules.init(), tiers.init(), tasks.init(), jobs.init(), events.init(), checkins.init(), audit.init(), idempotency.init()]).then(
+  const ready = Promise.all([sweeper.init(), members.init(), ledger.init(), growth.init(), rules.init(), tiers.init(), tasks.init(), jobs.init(), events.init(), checkins.init(), audit.init(), idempotency.init()]).then(
     () => undefined,
   );
   return {
@@ -136,14 +138,22 @@ export function createApp(deps: AppDeps) {
     metrics,
     services: { members: members.service, ledger: ledger.service, growth: growth.service, rules: rules.service, tiers: tiers.service, tasks: tasks.service, events: events.service, checkins: checkins.service },
     openapi,
-    /** Starts the background jobs (ledger sweeps); returns the function that stops them. */
+    /** Starts the background jobs (the sweeper, tier evaluation, purges); the returned stop waits for a sweep under way. */
     startJobs: () => {
-      const stops = [ledger.startSweeps(), growth.startSweeps(), tiers.startJobs(config.ledger.sweepIntervalMs), startPurges()];
-      return () => stops.forEach((stop) => stop());
+      const stopSweeps = sweeper.start(config.ledger.sweepIntervalMs);
+      const stops = [tiers.startJobs(config.ledger.sweepIntervalMs), startPurges()];
+      return async () => {
+        stops.forEach((stop) => stop());
+        await stopSweeps();
+      };
     },
+    /** Does all due work now (lots, holds, interrupted flows), unclaimed: tests and operator commands. */
+    sweep: () => sweeper.sweep(),
+    /** One claimed tick of the sweeper's timer, as each process runs it every LEDGER_SWEEP_INTERVAL_MS. */
+    sweepTick: (intervalMs: number) => sweeper.tick(intervalMs),
     purgeIdempotency,
     /** Writes pending cache documents (ledger accounts, check-in head hints); called on shutdown and by tests. */
-    flush: () => Promise.all([ledger.service.flush(), growth.service.flush(), checkins.service.flush()]).then(() => undefined),
+    flush: () => Promise.all([ledger.service.flush(), growth.service.flush(), checkins.service.flush(), sweeper.flush()]).then(() => undefined),
   };
 }
 export type App = ReturnType<typeof createApp>;

@@ -5,7 +5,7 @@ import type { Connection } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { repoRoot } from '../../src/config.js';
 import { connectDatabase } from '../../src/platform/db/connection.js';
-import { entryId, type EntryDoc } from '../../src/modules/ledger/ledger.model.js';
+import { dueKindOf, dueRecordId, entryId, type EntryDoc } from '../../src/modules/ledger/ledger.model.js';
 import * as rules from '../../src/modules/ledger/ledger.state.js';
 import type { AccountState, Draft } from '../../src/modules/ledger/ledger.state.js';
 import { freshDbName } from '../helpers/app.js';
@@ -39,10 +39,16 @@ async function ledgerCheck(): Promise<{ code: number; out: string }> {
   }
 }
 
-/** Appends drafts to a member's entries as the service would have written them, each at its own time. */
-async function plant(memberId: string, steps: Array<{ at: string; draft: (s: AccountState, now: Date, id: string) => Draft }>): Promise<void> {
+type Step = { at: string; draft: (s: AccountState, now: Date, id: string) => Draft };
+
+/**
+ * Appends drafts to a member's entries as the service would have written them, each at its own time, with the due
+ * records the service writes for what each entry opens (unless `dueRecords` is false, as a store of an older version).
+ */
+async function plant(memberId: string, steps: Step[], { dueRecords = true } = {}): Promise<void> {
   let state = rules.emptyState();
   const docs: EntryDoc[] = [];
+  const due: Array<Record<string, unknown>> = [];
   for (const [i, step] of steps.entries()) {
     const seq = i + 1;
     const id = entryId(memberId, seq);
@@ -53,9 +59,20 @@ async function plant(memberId: string, steps: Array<{ at: string; draft: (s: Acc
       ref: null, lots: d.lots ?? [], holdId: d.holdId ?? null, reverses: d.reverses ?? null, expired: d.expired ?? 0, expiresAt: d.expiresAt ?? null,
       actor: { role: 'system', sub: 'test' }, createdAt: now, state: d.state,
     });
+    for (const o of rules.openedDue(state, d.state)) {
+      due.push({ _id: dueRecordId('points', id, o.item), kind: dueKindOf('points'), memberId, dueAt: o.dueAt, data: {}, createdAt: now });
+    }
     state = d.state;
   }
   await db.collection<EntryDoc>('points_entries').insertMany(docs);
+  if (dueRecords && due.length > 0) await db.collection('due_work').insertMany(due as never[]);
+}
+
+/** Runs `npm run ledger:repair` on this database. */
+async function ledgerRepair(): Promise<string> {
+  const tsx = path.join(repoRoot, 'node_modules', '.bin', 'tsx');
+  const { stdout } = await run(tsx, [path.join(repoRoot, 'scripts', 'ledger-repair.ts'), '--uri', inject('mongoUri'), '--db', dbName], { cwd: repoRoot });
+  return stdout;
 }
 
 describe('ledger:check on planted stores', () => {
@@ -83,5 +100,27 @@ describe('ledger:check on planted stores', () => {
     const { code, out } = await ledgerCheck();
     expect(out).toMatch(/VIOLATION points account stuck seq 4: lot 2026-03-01T12:00:00.000Z holds 40 points after it expired/);
     expect(code).toBe(1);
+  });
+
+  it('when an account holds a hold and a lot that no due record covers, then the command names both, and ledger:repair records them', async () => {
+    const lot = new Date('2027-03-31T23:59:59.999Z');
+    const holdId = entryId('unrecorded', 2);
+    await plant(
+      'unrecorded',
+      [
+        { at: '2026-02-01T00:00:00Z', draft: (s) => rules.earn(s, 100, lot) },
+        { at: '2026-02-01T00:00:01Z', draft: (s, now, id) => rules.hold(s, id, 40, new Date('2026-02-01T00:15:01Z'), 'redemption', now) },
+      ],
+      { dueRecords: false },
+    );
+    const before = await ledgerCheck();
+    expect(before.out).toContain(`VIOLATION points account unrecorded seq 2: lot:${lot.toISOString()} (due ${lot.toISOString()}) has no due record`);
+    expect(before.out).toContain(`VIOLATION points account unrecorded seq 2: hold:${holdId} (due 2026-02-01T00:15:01.000Z) has no due record`);
+    expect(before.code).toBe(1);
+
+    expect(await ledgerRepair()).toContain('points: rebuilt');
+    const after = await ledgerCheck();
+    expect(after.out).not.toContain('account unrecorded');
+    expect(await db.collection('due_work').countDocuments({ memberId: 'unrecorded' })).toBe(2);
   });
 });

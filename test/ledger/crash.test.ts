@@ -205,7 +205,7 @@ describe('crash recovery: the expiry sweep', () => {
         api.clock.set('2026-03-04T00:00:00Z');
 
         faults.arm(point);
-        await expect(api.built.services.ledger.sweep([memberId])).rejects.toThrow(`injected crash at ${point}`);
+        await expect(api.built.services.ledger.sweepAccounts([memberId])).rejects.toThrow(`injected crash at ${point}`);
         await api.built.services.ledger.sweep();
         await api.built.services.ledger.sweep();
 

@@ -151,14 +151,14 @@ describe('clocks that disagree between processes', () => {
 
       ahead.set(new Date(T.getTime() + 1000)); // 2 s of skew: p is a second past the lot's expiry, q a second before it
       behind.set(new Date(T.getTime() - 1000));
-      await p.built.services.ledger.sweep(['skewed']);
+      await p.built.services.ledger.sweepAccounts(['skewed']);
       const released = await points.release(q, hold.body.hold.id);
       expect(released.status, released.text).toBe(201);
 
       ahead.advance({ hours: 1 });
       behind.advance({ hours: 1 });
-      await p.built.services.ledger.sweep(['skewed']);
-      await q.built.services.ledger.sweep(['skewed']);
+      await p.built.services.ledger.sweepAccounts(['skewed']);
+      await q.built.services.ledger.sweepAccounts(['skewed']);
       const balance = await balanceOf(q, 'skewed');
       expect(balance).toMatchObject({ available: 0, held: 0 });
       expect(balance.lifetime.expired).toBe(100);

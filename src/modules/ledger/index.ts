@@ -2,10 +2,10 @@ import type { Connection } from 'mongoose';
 import type { Config } from '../../config.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Faults } from '../../platform/faults.js';
-import { every } from '../../platform/jobs.js';
 import type { Route } from '../../platform/http/route.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Metrics } from '../../platform/metrics.js';
+import type { Sweeper } from '../../platform/sweeper.js';
 import type { RecordAudit } from '../audit/index.js';
 import type { MembersService } from '../members/index.js';
 import { ledgerStore } from './ledger.model.js';
@@ -32,6 +32,8 @@ type LedgerModuleDeps = {
   logger: Logger;
   metrics: Metrics;
   members: MembersService;
+  /** Records due lots and holds, and sweeps them when they come due. */
+  sweeper: Sweeper;
   faults?: Faults;
 };
 
@@ -47,14 +49,9 @@ function buildLedger(deps: LedgerModuleDeps, name: 'points' | 'growth', expiry: 
     memberExists: (memberId) => deps.members.getMember(memberId).then(() => true, () => false),
     policy: { ...deps.config.ledger, expiry },
     name,
+    due: deps.sweeper,
   });
-  return {
-    service,
-    init: () => store.init(),
-    /** Expires due lots and times out holds on a timer (LEDGER_SWEEP_INTERVAL_MS); returns the stop function. */
-    startSweeps: () =>
-      every(deps.config.ledger.sweepIntervalMs, () => service.sweep(), (err) => deps.logger.warn({ err, ledger: name }, 'ledger sweep failed; the next one resumes it')),
-  };
+  return { service, init: () => store.init() };
 }
 
 /** The points ledger (PRODUCT.md §4): the only writer of points. */

@@ -1,6 +1,9 @@
+import type { Collection } from 'mongodb';
 import type { Connection } from 'mongoose';
-import { accountDoc, type AccountDoc, type EntryDoc } from './ledger.model.js';
-import { stateProblems, type Totals } from './ledger.state.js';
+import { insertOnce } from '../../platform/db/connection.js';
+import type { DueRecord } from '../../platform/sweeper.js';
+import { accountDoc, dueKindOf, dueRecordId, type AccountDoc, type EntryDoc } from './ledger.model.js';
+import { dueItems, stateProblems, type AccountState, type Totals } from './ledger.state.js';
 
 export type CheckReport = {
   accounts: number;
@@ -15,7 +18,8 @@ export type CheckReport = {
  * Verifies the invariants of PRODUCT.md §4 over the whole store, account by account, from the entries alone:
  * seq runs 1..n without gaps; each entry's state is internally consistent; available + held equals the running sum
  * of amounts; lifetime totals equal the running sums by kind; a negative available only comes with a debt; op ids are
- * unique; and the accounts cache is compared with the last entry.
+ * unique; no lot holds free points after it expired; every lot that will expire and every hold that will time out is
+ * recorded as due work (else no sweep would ever reach it); and the accounts cache is compared with the last entry.
  */
 export async function checkLedger(db: Connection, name = 'points'): Promise<CheckReport> {
   const entries = db.collection<EntryDoc>(`${name}_entries`);
@@ -81,6 +85,21 @@ export async function checkLedger(db: Connection, name = 'points'): Promise<Chec
     account.last = e;
   }
 
+  const due = db.collection<DueRecord>('due_work');
+  const dueKind = dueKindOf(name);
+  const recorded = new Set<string>();
+  for await (const r of due.find({ kind: dueKind })) recorded.add(`${r.memberId}|${r.dueAt.getTime()}`);
+  const uncovered = (memberId: string, state: AccountState, have: Set<string>) => dueItems(state).filter((d) => !have.has(`${memberId}|${d.dueAt.getTime()}`));
+  for (const [memberId, { last }] of running) {
+    if (uncovered(memberId, last.state, recorded).length === 0) continue;
+    // Re-read the account and its records: on a live store the sweeper may have settled it since the scan.
+    const head = (await entries.find({ memberId, kind: { $ne: 'refusal' as EntryDoc['kind'] } }).sort({ seq: -1 }).limit(1).next()) ?? last;
+    const mine = new Set((await due.find({ kind: dueKind, memberId }).toArray()).map((r) => `${r.memberId}|${r.dueAt.getTime()}`));
+    for (const d of uncovered(memberId, head.state, mine)) {
+      report.violations.push(`account ${memberId} seq ${head.seq}: ${d.item} (due ${d.dueAt.toISOString()}) has no due record, so no sweep would ever settle it`);
+    }
+  }
+
   for await (const a of accounts.find({})) {
     const head = running.get(a._id)?.last;
     if (!head) {
@@ -96,15 +115,24 @@ export async function checkLedger(db: Connection, name = 'points'): Promise<Chec
   return report;
 }
 
-/** Rewrites every account cache document from the last entry of its account. */
-export async function repairLedger(db: Connection, name = 'points'): Promise<{ rebuilt: number }> {
+/**
+ * Rewrites every account cache document from the last entry of its account, and records as due work whatever the last
+ * entry leaves due (a store written before due records existed, or one that lost them), so sweeps reach it.
+ */
+export async function repairLedger(db: Connection, name = 'points'): Promise<{ rebuilt: number; dueRecorded: number }> {
   const entries = db.collection<EntryDoc>(`${name}_entries`);
   const accounts = db.collection<AccountDoc>(`${name}_accounts`);
+  const due = db.collection('due_work') as unknown as Collection<DueRecord>;
   const heads = new Map<string, EntryDoc>();
   for await (const e of entries.find({}).sort({ _id: 1 })) if ((e as { kind: string }).kind !== 'refusal') heads.set(e.memberId, e);
+  let dueRecorded = 0;
   for (const [memberId, e] of heads) {
     const { _id, ...doc } = accountDoc(memberId, { seq: e.seq, state: e.state, at: e.createdAt });
     await accounts.replaceOne({ _id }, doc, { upsert: true });
+    for (const d of dueItems(e.state)) {
+      const record = { _id: dueRecordId(name, e._id, d.item), kind: dueKindOf(name), memberId, dueAt: d.dueAt, data: {}, createdAt: new Date() };
+      if (await insertOnce(due, record)) dueRecorded++;
+    }
   }
-  return { rebuilt: heads.size };
+  return { rebuilt: heads.size, dueRecorded };
 }

@@ -59,9 +59,6 @@ export type AccountDoc = {
   state: AccountState;
   /** When the entry at `seq` was written. */
   at: Date | null;
-  /** Soonest lot expiry / hold timeout, so sweeps find accounts with due work. */
-  nextLotExpiry: Date | null;
-  nextHoldExpiry: Date | null;
   updatedAt: Date;
 };
 
@@ -73,16 +70,18 @@ export type Head = { seq: number; state: AccountState; at: Date | null };
 
 export const emptyHead = (): Head => ({ seq: 0, state: emptyState(), at: null });
 
-/** The accounts cache document of a head: its state, and when its next lot expires or hold times out (for sweeps). */
+/** The accounts cache document of a head (a hint for reads: every reader follows the entries from it). */
 export const accountDoc = (memberId: string, head: Head): AccountDoc => ({
   _id: memberId,
   seq: head.seq,
   state: head.state,
   at: head.at,
-  nextLotExpiry: head.state.lots.find((l) => l.expiresAt && l.remaining > l.held)?.expiresAt ?? null,
-  nextHoldExpiry: head.state.holds.reduce<Date | null>((min, h) => (!min || h.expiresAt < min ? h.expiresAt : min), null),
   updatedAt: new Date(),
 });
+
+/** The due record of an item an entry opened (a lot that will expire, a hold that will time out). */
+export const dueRecordId = (ledger: string, entryId: string, item: string) => `${ledger}|${entryId}|${item}`;
+export const dueKindOf = (ledger: string) => `${ledger}.due`;
 
 export const entryId = (memberId: string, seq: number) => `${memberId}:${String(seq).padStart(12, '0')}`;
 

@@ -6,8 +6,9 @@ import { noFaults, type Faults } from '../../platform/faults.js';
 import { KeyedQueue } from '../../platform/keyed-queue.js';
 import type { IdempotencyInfo } from '../../platform/http/router.js';
 import type { Metrics } from '../../platform/metrics.js';
+import type { Sweeper } from '../../platform/sweeper.js';
 import { expiryFor } from './expiry.js';
-import { entryId, parseEntryId, refusalId, type EntryDoc, type Head, type LedgerStore, type RefusalDoc } from './ledger.model.js';
+import { dueKindOf, dueRecordId, entryId, parseEntryId, refusalId, type EntryDoc, type Head, type LedgerStore, type RefusalDoc } from './ledger.model.js';
 import * as rules from './ledger.state.js';
 import type { AccountState, Draft } from './ledger.state.js';
 
@@ -72,6 +73,8 @@ export type LedgerDeps = {
   memberExists: (memberId: string) => Promise<boolean>;
   policy: { expiry: string; programTimezone: string; holdTtlSeconds: number };
   name: string;
+  /** Where due lots and holds are recorded when they open, and swept from when they come due. */
+  due: Pick<Sweeper, 'owe' | 'on' | 'sweep'>;
 };
 
 /**
@@ -83,6 +86,10 @@ export function ledgerService(deps: LedgerDeps) {
   const { store, clock, metrics } = deps;
   const faults = deps.faults ?? noFaults;
   const queue = new KeyedQueue();
+  const dueKind = dueKindOf(deps.name);
+  deps.due.on(dueKind, async (record) => {
+    await queue.run(record.memberId, () => settleDue(record.memberId, clock.now(), true));
+  });
 
   /** The time a command on this head decides at: the process clock, or the head's own time if that is later. */
   const timeOf = (head: Head) => laterOf(clock.now(), head.at);
@@ -151,6 +158,12 @@ export function ledgerService(deps: LedgerDeps) {
         createdAt: now,
         state: draft.state,
       };
+      // A lot that starts holding free points, or a new hold, is recorded as due work before the entry that opens it
+      // lands: the sweep finds it there, whatever becomes of this process or of the accounts cache.
+      const owed = rules.openedDue(head.state, draft.state);
+      if (owed.length > 0) {
+        await deps.due.owe(owed.map((o) => ({ _id: dueRecordId(deps.name, id, o.item), kind: dueKind, memberId, dueAt: o.dueAt, data: {} })));
+      }
       faults.at(`${command}:before-insert`);
       try {
         await store.insert(entry);
@@ -429,20 +442,15 @@ export function ledgerService(deps: LedgerDeps) {
       return { items, nextBeforeSeq: before > 1 ? before : undefined };
     },
 
-    /** Expires due lots and times out due holds for the given accounts (or those the cache says are due). */
-    async sweep(memberIds?: string[]): Promise<{ accounts: number; resolved: number }> {
+    /** Expires due lots and times out due holds wherever they are recorded as due now (the sweeper's work for this ledger). */
+    sweep: () => deps.due.sweep({ kinds: [dueKind] }),
+
+    /** Expires due lots and times out due holds of the given accounts now, recorded or not (operators, recovery). */
+    async sweepAccounts(memberIds: string[]): Promise<{ accounts: number; resolved: number }> {
       const now = clock.now();
-      await store.flush();
-      const ids: string[] =
-        memberIds ??
-        (
-          await store.accounts
-            .find({ $or: [{ nextLotExpiry: { $lte: now } }, { nextHoldExpiry: { $lte: now } }] }, { projection: { _id: 1 } })
-            .toArray()
-        ).map((d) => d._id);
       let resolved = 0;
-      for (const memberId of ids) resolved += await queue.run(memberId, () => settleDue(memberId, now, true));
-      return { accounts: ids.length, resolved };
+      for (const memberId of memberIds) resolved += await queue.run(memberId, () => settleDue(memberId, now, true));
+      return { accounts: memberIds.length, resolved };
     },
 
     getEntry: (id: string) => store.get(id),

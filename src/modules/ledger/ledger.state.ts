@@ -225,6 +225,23 @@ export function dueWork(s: AccountState, now: Date): { lots: string[]; holds: st
   };
 }
 
+/** Everything in a state that will come due: lots holding free points (they expire) and holds (they time out). */
+export function dueItems(s: AccountState): Array<{ item: string; dueAt: Date }> {
+  return [
+    ...s.lots.filter((l) => l.expiresAt && free(l) > 0).map((l) => ({ item: `lot:${l.id}`, dueAt: l.expiresAt as Date })),
+    ...s.holds.map((h) => ({ item: `hold:${h.id}`, dueAt: h.expiresAt })),
+  ];
+}
+
+/**
+ * The due items a draft opens. Whatever was open before is covered by the record written when it opened; only what
+ * opens now needs one.
+ */
+export function openedDue(before: AccountState, after: AccountState): Array<{ item: string; dueAt: Date }> {
+  const open = new Set(dueItems(before).map((d) => d.item));
+  return dueItems(after).filter((d) => !open.has(d.item));
+}
+
 export type ReversibleEntry = { id: string; kind: EntryKind; points: number; lots?: LotPart[] };
 
 /**
