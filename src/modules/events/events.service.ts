@@ -70,7 +70,7 @@ export function eventsService(deps: EventsDeps) {
    * Decides what an event pays: evaluates the rules, claims the order of an order.paid and takes the caps of each rule
    * that fires. Nothing is paid yet. Errors: 409 ORDER_ALREADY_PROCESSED.
    */
-  async function decide(event: EventInput, occurredAt: Date, member: MemberView, scope: string): Promise<Decision> {
+  async function decide(event: EventInput, occurredAt: Date, member: MemberView, scope: string, retry: boolean): Promise<Decision> {
     const evaluations = await rules.evaluate({ type: event.type, occurredAt, properties: event.properties }, await memberContext(member));
     if (event.type === 'order.paid') {
       // One order earns once, whatever event ids the backend sends for it; claimed before caps so a duplicate takes none.
@@ -83,7 +83,7 @@ export function eventsService(deps: EventsDeps) {
         decision.notFired.push({ rule: ev.rule, reason: ev.reason });
         continue;
       }
-      const capped = await rules.claimCaps(ev.ruleDoc, member.memberId, scope, occurredAt);
+      const capped = await rules.claimCaps(ev.ruleDoc, member.memberId, scope, occurredAt, retry);
       if (capped) decision.notFired.push({ rule: ev.rule, reason: capped });
       else decision.pays.push({ rule: ev.rule, points: ev.points, growth: ev.growth });
     }
@@ -110,7 +110,7 @@ export function eventsService(deps: EventsDeps) {
   async function payRules(doc: EventDoc, event: EventInput, occurredAt: Date, member: MemberView, actor: Caller, retry: boolean, effects: Effects) {
     const scope = doc._id;
     const earlier = retry ? (await repo.getEvent(scope))?.decision : undefined;
-    const decision = earlier ?? (await recordDecision({ ...doc, decision: await decide(event, occurredAt, member, scope) }));
+    const decision = earlier ?? (await recordDecision({ ...doc, decision: await decide(event, occurredAt, member, scope, retry) }));
     effects.notFired.push(...decision.notFired);
     const paid = await Promise.all(
       (['points', 'growth'] as const).map(async (ledger) => {

@@ -55,15 +55,16 @@ export function rulesService(deps: { repo: RulesRepository; clock: Clock; audit:
     },
 
     /**
-     * Takes the rule's daily and monthly cap slots for this event (member's calendar, program time zone).
+     * Takes the rule's daily and monthly cap slots for this event (member's calendar, program time zone); on a `retry`
+     * (an earlier attempt of the event may have taken them) it finds the slots it holds instead of taking more.
      * Returns the cap that stopped it, or undefined when it may pay.
      */
-    async claimCaps(rule: Rule, memberId: string, eventScope: string, occurredAt: Date): Promise<string | undefined> {
+    async claimCaps(rule: Rule, memberId: string, eventScope: string, occurredAt: Date, retry: boolean): Promise<string | undefined> {
       const local = DateTime.fromJSDate(occurredAt, { zone: deps.programTimezone });
-      if (rule.caps.perMonth && !(await repo.takeSlot(`${rule.code}|${memberId}|${local.toFormat('yyyy-MM')}`, rule.caps.perMonth, eventScope, clock.now()))) {
+      if (rule.caps.perMonth && !(await repo.takeSlot(`${rule.code}|${memberId}|${local.toFormat('yyyy-MM')}`, rule.caps.perMonth, eventScope, clock.now(), retry))) {
         return 'the monthly cap of this rule is reached';
       }
-      if (rule.caps.perDay && !(await repo.takeSlot(`${rule.code}|${memberId}|${local.toISODate()}`, rule.caps.perDay, eventScope, clock.now()))) {
+      if (rule.caps.perDay && !(await repo.takeSlot(`${rule.code}|${memberId}|${local.toISODate()}`, rule.caps.perDay, eventScope, clock.now(), retry))) {
         return 'the daily cap of this rule is reached';
       }
       return undefined;
