@@ -17,7 +17,7 @@ export function rulesRepository(db: Connection) {
   const slots = slotsModel.collection as unknown as Collection<{ _id: string; eventScope: string; at: Date }>;
   const slotId = (counter: string, n: number) => `${counter}#${n}`;
   const isTaken = async (counter: string, n: number) => ((await slots.findOne({ _id: slotId(counter, n) }, { projection: { _id: 1 } })) ? true : null);
-  /** The highest taken slot of a counter (0 for none), searching from `from`, known taken (or 0). */
+  /** The highest taken slot of a counter (0 for none), searching on from `from` (taken, or 0). */
   const highestSlot = async (counter: string, from: number, cap: number) => (await lastOfRun({ n: from, doc: true }, (n) => isTaken(counter, n), cap)).n;
   /** Whether one of slots 1..upTo is the event's, newest first (a retry's slot is most likely among the latest). */
   async function ownSlot(counter: string, upTo: number, eventScope: string): Promise<boolean> {
@@ -41,9 +41,10 @@ export function rulesRepository(db: Connection) {
     },
     /**
      * Takes the next of `cap` slots of a counter (rule × member × day or month) for an event, or finds the one it holds:
-     * answers false when every slot belongs to other events. Slots fill contiguously from 1 (slot n + 1 is only tried
-     * once n is seen taken), so the highest taken one is found by a search reading by _id (about 2·log₂ n reads, not
-     * 2n); a unique insert takes the next, so concurrent events never share one, and a lost insert searches on from it.
+     * answers false when every slot belongs to other events. A unique insert takes a slot, so concurrent events never
+     * share one. Slots fill contiguously from 1 (slot n + 1 is only tried once n is known taken), so after a lost
+     * insert the highest taken slot is found by a search reading by _id (about 2·log₂ n reads, not 2n) and the next is
+     * tried: the first event of a counter costs one insert, the n-th about 2·log₂ n reads and two inserts.
      *
      * A retry (`retry`: an earlier attempt of the event may have taken a slot) looks for its own slot among the taken
      * ones first. That scan is only paid by a retry whose first attempt died after its caps and before recording its
@@ -51,8 +52,11 @@ export function rulesRepository(db: Connection) {
      * (counter, event) would make it a single read, but cost every capped event one more insert.
      */
     async takeSlot(counter: string, cap: number, eventScope: string, at: Date, retry: boolean): Promise<boolean> {
-      let last = await highestSlot(counter, 0, cap);
-      if (retry && (await ownSlot(counter, last, eventScope))) return true;
+      let last = 0;
+      if (retry) {
+        last = await highestSlot(counter, 0, cap);
+        if (await ownSlot(counter, last, eventScope)) return true;
+      }
       while (last < cap) {
         if (await insertOnce(slots, { _id: slotId(counter, last + 1), eventScope, at })) return true;
         last = await highestSlot(counter, last + 1, cap); // another event took it: the run goes on from there
