@@ -96,6 +96,7 @@ export function createApp(deps: AppDeps) {
     report: (event, retry) => events.service.processEvent({ role: 'service', sub: 'checkins' }, event, { scope: event.eventId, retry }),
     onGrowth: (memberId) => tiers.service.onGrowth(memberId),
     metrics,
+    sweeper,
     ...faults,
   });
   const idempotency = idempotencyWrapper(db, clock, deps.faults);

@@ -232,7 +232,7 @@ describe('crash recovery', () => {
     },
   );
 
-  it('when the process dies after the commit and the tap is never retried, then the next check-in pays the day left unpaid', async () => {
+  it('when the process dies after the commit and the tap is never retried, then the next check-in is paid as usual and the sweep pays the day left unpaid', async () => {
     const start = new Date('2026-03-10T02:00:00Z');
     const faults = new ArmedFaults();
     const crashed = await startTestApp({ dbName: api.dbName, faults, clock: new ManualClock(start) });
@@ -247,6 +247,7 @@ describe('crash recovery', () => {
       const res = await checkIn(nextDay, m);
       expect(res.status, res.text).toBe(201);
       expect(res.body).toMatchObject({ day: '2026-03-11', streak: 2, reward: { points: 5 } });
+      await nextDay.built.sweep();
       expect(await available(nextDay, m)).toBe(10);
       expect(await growthOf(nextDay, m)).toBe(4);
       expect((await historyOf(nextDay, m)).filter((e) => e.code === 'checkin')).toHaveLength(2);

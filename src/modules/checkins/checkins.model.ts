@@ -1,6 +1,6 @@
 import { Schema, type Connection } from 'mongoose';
 import type { Collection } from 'mongodb';
-import { ensureCollection, insertOnce } from '../../platform/db/connection.js';
+import { ensureCollection } from '../../platform/db/connection.js';
 import { lastOfRun } from '../../platform/db/last-of-run.js';
 import type { CheckinConfig } from './checkins.schemas.js';
 import { emptyState, type CheckinState, type RewardPlan } from './checkins.state.js';
@@ -39,22 +39,17 @@ export function checkinsStore(db: Connection) {
     new Schema({ opId: { type: String, unique: true }, dayKey: { type: String, unique: true } }, { collection: 'checkin_log', strict: false, versionKey: false }),
   );
   const configModel = db.model('CheckinConfig', new Schema({}, { collection: 'checkin_config', strict: false, versionKey: false }));
-  const settledModel = db.model('CheckinSettled', new Schema({}, { collection: 'checkin_settled', strict: false, versionKey: false }));
   const hintsModel = db.model('CheckinHead', new Schema({}, { collection: 'checkin_heads', strict: false, versionKey: false }));
   const hints = hintsModel.collection as unknown as Collection<{ _id: string; seq: number; state: CheckinState }>;
   const log = logModel.collection as unknown as Collection<CheckinEntry>;
-  const settled = settledModel.collection as unknown as Collection<{ _id: string; at: Date }>;
   const configs = configModel.collection as unknown as Collection<ConfigDoc>;
   /** The newest entry this process knows per member; a commit on a stale one loses its insert and re-reads. */
   const heads = new Map<string, CheckinHead>();
-  /** The newest entry per member this process saw fully paid, so the next check-in need not read its marker. */
-  const paidUpTo = new Map<string, number>();
 
   function remember(memberId: string, head: CheckinHead): void {
     if (heads.size >= HEADS_MAX && !heads.has(memberId)) heads.delete(heads.keys().next().value as string);
     heads.set(memberId, head);
   }
-  const settledId = (memberId: string, seq: number) => `${checkinEntryId(memberId, seq)}/paid`;
   const get = (memberId: string, seq: number) => log.findOne({ _id: checkinEntryId(memberId, seq) });
 
   /** The newest head from `from` on (seqs are contiguous; one read when `from` is still the newest). */
@@ -84,7 +79,6 @@ export function checkinsStore(db: Connection) {
     async init() {
       await ensureCollection(logModel);
       await ensureCollection(configModel);
-      await ensureCollection(settledModel);
       await ensureCollection(hintsModel);
     },
     knownHead: (memberId: string) => heads.get(memberId),
@@ -136,17 +130,6 @@ export function checkinsStore(db: Connection) {
         } else hi = mid;
       }
       return best;
-    },
-
-    /** Records that an entry's day is fully paid (its payments and its event); written once, after the last of them. */
-    async markSettled(memberId: string, seq: number, at: Date): Promise<void> {
-      await insertOnce(settled, { _id: settledId(memberId, seq), at });
-      if (paidUpTo.size >= HEADS_MAX && !paidUpTo.has(memberId)) paidUpTo.delete(paidUpTo.keys().next().value as string);
-      paidUpTo.set(memberId, Math.max(seq, paidUpTo.get(memberId) ?? 0));
-    },
-    async isSettled(memberId: string, seq: number): Promise<boolean> {
-      if ((paidUpTo.get(memberId) ?? 0) >= seq) return true;
-      return (await settled.findOne({ _id: settledId(memberId, seq) })) !== null;
     },
 
     getConfig: () => configs.findOne({ _id: 'current' }),

@@ -6,6 +6,7 @@ import { noFaults, type Faults } from '../../platform/faults.js';
 import type { Caller } from '../../platform/http/route.js';
 import { KeyedQueue } from '../../platform/keyed-queue.js';
 import type { Metrics } from '../../platform/metrics.js';
+import type { DueRecord, Sweeper } from '../../platform/sweeper.js';
 import type { RecordAudit } from '../audit/index.js';
 import type { TaskEffect } from '../events/index.js';
 import { COMMIT_ATTEMPTS, derivedOpId, landed, raceBackoff, type LedgerService, type Operation } from '../ledger/index.js';
@@ -26,8 +27,13 @@ export const DEFAULT_CONFIG: CheckinConfig = {
 
 /** How long an instance serves the configuration from memory (changes made on this instance apply at once). */
 const CACHE_MS = 2000;
-/** How old an unpaid entry must be before another request pays it (its own request has answered or died by then). */
-const SETTLE_GRACE_MS = 60_000;
+/**
+ * How long after a check-in or make-up starts the sweeper may finish it: by then its own request has answered or died
+ * (a request still running then only meets the sweeper's work already done, or does it again harmlessly).
+ */
+const SWEEP_GRACE_MS = 60_000;
+const KIND_CHECKIN = 'checkin.pay';
+const KIND_MAKEUP = 'checkin.makeup';
 
 /** A check-in is a `member.checked_in` event too (tasks and rules react to it); answers what that event did. */
 export type ReportCheckin = (
@@ -45,6 +51,8 @@ export type CheckinsDeps = {
   report: ReportCheckin;
   onGrowth: (memberId: string) => Promise<TierChange | undefined>;
   metrics: Metrics;
+  /** Records each check-in and make-up before its first step, so an interrupted one is finished by the sweep. */
+  sweeper: Pick<Sweeper, 'owe' | 'discharge' | 'on'>;
   faults?: Faults;
 };
 
@@ -148,7 +156,6 @@ export function checkinsService(deps: CheckinsDeps) {
       retry,
     );
     const tierChange = effects.tierChange ?? (growth > 0 ? ((await deps.onGrowth(m)) ?? null) : null);
-    await store.markSettled(m, entry.seq, clock.now());
     const today = rules.localDay(clock.now(), member.timezone);
     return {
       day,
@@ -170,24 +177,89 @@ export function checkinsService(deps: CheckinsDeps) {
 
 
   /**
-   * Pays the member's newest entry if its own request died between committing and paying and was never retried: its
-   * day is checked, so its reward is owed. Left alone while young (its request may still be paying it); the payments'
-   * op ids make a second attempt land nothing twice. Runs before each new check-in or make-up, so every entry is paid
-   * by the time the next one commits.
+   * Records a check-in or make-up as due work before its first step (the sweeper finishes it if its request dies), runs
+   * it, and forgets the record once it is done. `refused` marks a refusal of the commit stage (nothing was committed, or
+   * the spend was given back): then nothing is left to finish either. A failure anywhere else leaves the record.
    */
-  async function payOverdue(member: MemberView): Promise<void> {
-    const head = store.knownHead(member.memberId) ?? (await store.freshHead(member.memberId));
-    if (!head || head.seq === 0 || (await store.isSettled(member.memberId, head.seq))) return;
-    const entry = await store.get(member.memberId, head.seq);
-    if (!entry || clock.now().getTime() - entry.at.getTime() < SETTLE_GRACE_MS) return;
-    await settle(member, entry, { role: 'service', sub: 'checkins' }, true);
+  async function recorded<T>(kind: string, memberId: string, op: Operation, data: Record<string, unknown>, flow: (refused: (err: unknown) => never) => Promise<T>): Promise<T> {
+    const id = `${kind}|${memberId}|${op.opId}`;
+    await deps.sweeper.owe([{ _id: id, kind, memberId, dueAt: new Date(clock.now().getTime() + SWEEP_GRACE_MS), data: { opId: op.opId, ...data } }]);
+    const result = await flow((err) => {
+      if (err instanceof AppError && err.status < 500) deps.sweeper.discharge(id);
+      throw err;
+    });
+    deps.sweeper.discharge(id);
+    return result;
+  }
+
+  const SYSTEM: Caller = { role: 'service', sub: 'checkins' };
+
+  /** The sweeper's side of a check-in: pays the day its request committed, if it committed one. */
+  async function finishCheckin(record: DueRecord): Promise<void> {
+    const entry = await findOwn(record.memberId, String(record.data.opId));
+    if (entry) await settle(await deps.members.getMember(record.memberId), entry, SYSTEM, true);
   }
 
   /**
-   * Refuses a make-up the newest state does not allow (before anything is spent), spends its cost — keyed by the day,
-   * not the request, so an attempt that died after paying is completed by the next, never charged twice — and commits
-   * the day; if the commit is then refused (another request took the day or the month's last make-up), the spend is
-   * reversed.
+   * The sweeper's side of a make-up: pays the day if it was committed; else, if its cost was spent, commits the day
+   * the member paid for (as the request would have), or — when that is refused now (another request took the day, or
+   * the month's last make-up) — gives the points back. A make-up never spent has nothing to finish.
+   */
+  async function finishMakeup(record: DueRecord): Promise<void> {
+    const memberId = record.memberId;
+    const op: Operation = { opId: String(record.data.opId), fingerprint: (record.data.fingerprint as string | null) ?? undefined, actor: SYSTEM, retry: true };
+    const member = await deps.members.getMember(memberId);
+    const committed = await findOwn(memberId, op.opId);
+    if (committed) {
+      await settle(member, committed, SYSTEM, true);
+      return;
+    }
+    const spend = await deps.points.findOperation(makeupSpendOp(op));
+    if (!spend) return;
+    const { config } = await program.get();
+    const day = String(record.data.day);
+    const result = await queue.run(memberId, () => commitMakeup(member, day, op, config, spend._id)).catch((err: unknown) => {
+      if (err instanceof AppError && err.status === 409) return undefined; // refused, and its cost given back
+      throw err;
+    });
+    if (result) await settle(member, result.entry, SYSTEM, true);
+  }
+
+  /** An entry this operation committed, if any. */
+  async function findOwn(memberId: string, opId: string): Promise<CheckinEntry | null> {
+    const head = (await store.freshHead(memberId)) ?? emptyHead();
+    const e = await store.findByOpId(memberId, opId, head.seq);
+    return e && e.opId === opId ? e : null;
+  }
+
+  deps.sweeper.on(KIND_CHECKIN, finishCheckin);
+  deps.sweeper.on(KIND_MAKEUP, finishMakeup);
+
+  /** A make-up's cost is spent under an op id of its own request: another request for the same day never shares it. */
+  const makeupSpendOp = (op: Operation) => derivedOpId('points', 'checkin-makeup', op.opId);
+  const makeupRefundOp = (op: Operation) => derivedOpId('points', 'checkin-makeup-undo', op.opId);
+
+  /** Commits a make-up day whose cost was spent (entry `spentEntry`); if the commit is refused, gives the cost back. */
+  async function commitMakeup(member: MemberView, day: string, op: Operation, config: CheckinConfig, spentEntry: string | undefined) {
+    const memberId = member.memberId;
+    const registeredOn = rules.localDay(new Date(member.createdAt), member.timezone);
+    try {
+      return await commit(memberId, op, (state, now) => {
+        const next = rules.makeUp(state, { day, today: rules.localDay(now, member.timezone), registeredOn }, config);
+        return { kind: 'makeup', day, timezone: member.timezone, cost: config.makeup.cost, ...next };
+      });
+    } catch (err) {
+      if (spentEntry && err instanceof AppError && err.status === 409) {
+        await deps.points.reverseEntry(spentEntry, { code: 'checkin_makeup_refund' }, { opId: makeupRefundOp(op), actor: op.actor });
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Refuses a make-up the newest state does not allow (before anything is spent), spends its cost under the request's
+   * own op id (a retry of the request replays it; another request pays its own), and commits the day; if the commit is
+   * then refused (another request took the day or the month's last make-up), the spend is reversed.
    */
   async function spendAndCommitMakeup(member: MemberView, day: string, op: Operation, config: CheckinConfig) {
     const memberId = member.memberId;
@@ -201,19 +273,10 @@ export function checkinsService(deps: CheckinsDeps) {
     const cost = config.makeup.cost;
     const ref = { type: 'checkin', id: day };
     const spend = cost > 0
-      ? await deps.points.spendPoints(memberId, { amount: cost, code: 'checkin_makeup', ref }, { opId: derivedOpId('points', 'checkin-makeup', memberId, day), actor: op.actor, retry: op.retry === true })
+      ? await deps.points.spendPoints(memberId, { amount: cost, code: 'checkin_makeup', ref }, { opId: makeupSpendOp(op), actor: op.actor, retry: op.retry === true })
       : undefined;
-    try {
-      return await commit(memberId, op, (state, now) => {
-        const next = rules.makeUp(state, { day, today: rules.localDay(now, member.timezone), registeredOn }, config);
-        return { kind: 'makeup', day, timezone: member.timezone, cost, ...next };
-      });
-    } catch (err) {
-      if (spend && err instanceof AppError && err.status === 409) {
-        await deps.points.reverseEntry(spend.entry._id, { code: 'checkin_makeup_refund' }, { opId: derivedOpId('points', 'checkin-makeup-undo', memberId, day), actor: op.actor });
-      }
-      throw err;
-    }
+    faults.at('checkin:makeup-after-spend');
+    return commitMakeup(member, day, op, config, spend?.entry._id);
   }
 
   return {
@@ -225,18 +288,19 @@ export function checkinsService(deps: CheckinsDeps) {
     async checkIn(memberId: string, op: Operation) {
       const member = await deps.members.assertActive(memberId);
       const { config } = await program.get();
-      await payOverdue(member);
-      const { entry, replayed } = await counted('checkin', () =>
-        queue.run(memberId, () =>
-          commit(memberId, op, (state, now) => {
-            const today = rules.localDay(now, member.timezone);
-            const next = rules.checkIn(state, { today, now, timezone: member.timezone }, config);
-            return { kind: 'checkin', day: today, timezone: member.timezone, cost: 0, ...next };
-          }),
-        ),
-      );
-      faults.at('checkin:after-commit');
-      return settle(member, entry, op.actor as Caller, op.retry === true || replayed);
+      return recorded(KIND_CHECKIN, memberId, op, {}, async (refused) => {
+        const { entry, replayed } = await counted('checkin', () =>
+          queue.run(memberId, () =>
+            commit(memberId, op, (state, now) => {
+              const today = rules.localDay(now, member.timezone);
+              const next = rules.checkIn(state, { today, now, timezone: member.timezone }, config);
+              return { kind: 'checkin', day: today, timezone: member.timezone, cost: 0, ...next };
+            }),
+          ),
+        ).catch(refused);
+        faults.at('checkin:after-commit');
+        return settle(member, entry, op.actor as Caller, op.retry === true || replayed);
+      });
     },
 
     /**
@@ -248,9 +312,10 @@ export function checkinsService(deps: CheckinsDeps) {
     async makeUpCheckin(memberId: string, day: string, op: Operation) {
       const member = await deps.members.assertActive(memberId);
       const { config } = await program.get();
-      await payOverdue(member);
-      const { entry, replayed } = await counted('makeup', () => queue.run(memberId, () => spendAndCommitMakeup(member, day, op, config)));
-      return settle(member, entry, op.actor as Caller, op.retry === true || replayed);
+      return recorded(KIND_MAKEUP, memberId, op, { day, fingerprint: op.fingerprint ?? null }, async (refused) => {
+        const { entry, replayed } = await counted('makeup', () => queue.run(memberId, () => spendAndCommitMakeup(member, day, op, config))).catch(refused);
+        return settle(member, entry, op.actor as Caller, op.retry === true || replayed);
+      });
     },
 
     /** The member's check-in calendar for a month (default: the current one). Errors: 404 NOT_FOUND. */
