@@ -70,6 +70,7 @@ export function createApp(deps: AppDeps) {
     growth: growth.service,
     members: members.service,
     programTimezone: config.ledger.programTimezone,
+    sweeper,
     ...faults,
   });
   const events = createEventsModule({

@@ -26,14 +26,12 @@ export function tasksRepository(db: Connection) {
     badgeCodes: db.model('TaskBadgeCode', new Schema({}, { collection: 'task_badge_codes', strict: false, versionKey: false })),
     slots: db.model('TaskProgressSlot', new Schema({}, { collection: 'task_progress', strict: false, versionKey: false })),
     payouts: db.model('TaskPayout', new Schema({}, { collection: 'task_payouts', strict: false, versionKey: false })),
-    paid: db.model('TaskPayoutPaid', new Schema({}, { collection: 'task_payouts_paid', strict: false, versionKey: false })),
     badges: db.model('Badge', new Schema({}, { collection: 'badges', strict: false, versionKey: false })),
   };
   const tasks = models.tasks.collection as unknown as Collection<TaskDoc>;
   const badgeCodes = models.badgeCodes.collection as unknown as Collection<{ _id: string; at: Date }>;
   const slots = models.slots.collection as unknown as Collection<SlotDoc>;
   const payouts = models.payouts.collection as unknown as Collection<PayoutDoc>;
-  const paid = models.paid.collection as unknown as Collection<{ _id: string; at: Date }>;
   const badges = models.badges.collection as unknown as Collection<BadgeDoc>;
   const taken = async (counter: string, n: number) => (await slots.findOne({ _id: `${counter}#${n}` }, { projection: { _id: 1 } })) !== null;
 
@@ -88,9 +86,6 @@ export function tasksRepository(db: Connection) {
       return (await insertOnce(payouts, doc)) ? doc : ((await payouts.findOne({ _id: doc._id })) as PayoutDoc);
     },
 
-    /** Records that a payout's reward is all paid (written after its last payment). */
-    markPaid: (payoutId: string, at: Date) => insertOnce(paid, { _id: payoutId, at }),
-    isPaid: async (payoutId: string) => (await paid.findOne({ _id: payoutId })) !== null,
 
     /** Awards a badge; a member who already holds it keeps the first award. */
     awardBadge: (doc: BadgeDoc) => insertOnce(badges, doc),

@@ -7,14 +7,16 @@ import type { RecordAudit } from '../audit/index.js';
 import type { TaskEffect, TaskProgress } from '../events/index.js';
 import { derivedOpId, type LedgerService } from '../ledger/index.js';
 import type { MembersService } from '../members/index.js';
+import type { Sweeper } from '../../platform/sweeper.js';
 import { counterKey, eventCounts, payKeyOf, windowEnd } from './tasks.evaluate.js';
 import type { PayoutDoc, Reward, TaskDoc, TasksRepository } from './tasks.model.js';
 import type { MyTaskView, TaskInput } from './tasks.schemas.js';
 
 /** How long an instance serves task definitions and badge codes from memory (changes made on this instance apply at once). */
 const CACHE_MS = 2000;
-/** How old an unpaid payout must be before a later event pays it (the event that claimed it has answered or died by then). */
-const PAY_GRACE_MS = 60_000;
+/** How long after a payout is claimed the sweeper may pay it (the event that claimed it has answered or died by then). */
+const SWEEP_GRACE_MS = 60_000;
+const KIND_PAY = 'task.pay';
 
 export const toTaskView = (d: TaskDoc) => {
   const { _id, createdAt, updatedAt, ...task } = d;
@@ -31,6 +33,8 @@ export type TasksDeps = {
   growth: LedgerService;
   members: MembersService;
   programTimezone: string;
+  /** Records each payout before it is claimed, so the sweep pays one whose event died before paying. */
+  sweeper: Pick<Sweeper, 'owe' | 'discharge' | 'on'>;
   faults?: Faults;
 };
 
@@ -53,9 +57,14 @@ export function tasksService(deps: TasksDeps) {
     if (reward.badge) {
       await repo.awardBadge({ _id: `${memberId}:${reward.badge.code}`, memberId, code: reward.badge.code, name: reward.badge.name, task, awardedAt: clock.now() });
     }
-    await repo.markPaid(claim._id, clock.now());
     return reward;
   }
+
+  /** The sweeper's side of a payout: pays the claim its event made and did not live to pay, if it made one. */
+  deps.sweeper.on(KIND_PAY, async (record) => {
+    const claim = await repo.getPayout(String(record.data.payoutId));
+    if (claim && claim.eventScope === record.data.eventScope) await pay(claim, { role: 'service', sub: 'tasks' }, true);
+  });
 
   const paid = (task: TaskDoc, reward: Reward): TaskEffect => ({
     task: task._id,
@@ -77,22 +86,25 @@ export function tasksService(deps: TasksDeps) {
     const payKey = payKeyOf(task, key);
     const payoutId = `${task._id}|${memberId}|${payKey}`;
     const done = await repo.getPayout(payoutId);
-    if (done) {
-      if (done.eventScope === scope) return paid(task, await pay(done, actor, true));
-      // The event that claimed it died before paying and was never retried: the member is owed the reward.
-      if (clock.now().getTime() - done.at.getTime() >= PAY_GRACE_MS && !(await repo.isPaid(payoutId))) await pay(done, actor, true);
-      return undefined;
-    }
+    if (done) return done.eventScope === scope ? paid(task, await pay(done, actor, true)) : undefined;
 
     const progress = await repo.progress(counter, task.target);
     const slot = (retry ? await repo.ownSlot(counter, progress, scope) : undefined) ?? (await repo.takeSlot(counter, progress, task.target, scope, clock.now()));
     if (slot !== undefined && slot < task.target) return { task: task._id, progress: slot, target: task.target, completed: false, reward: null };
 
     const fresh: PayoutDoc = { _id: payoutId, eventScope: scope, task: task._id, memberId, payKey, reward: rewardOf(task), at: clock.now() };
+    // Recorded before the claim: if this event dies between claiming and paying, the sweep pays what it claimed.
+    const dueId = `${KIND_PAY}|${memberId}|${payoutId}|${scope}`;
+    await deps.sweeper.owe([{ _id: dueId, kind: KIND_PAY, memberId, dueAt: new Date(clock.now().getTime() + SWEEP_GRACE_MS), data: { payoutId, eventScope: scope } }]);
     const claim = await repo.claimPayout(fresh);
     faults.at('task:after-claim');
-    if (claim.eventScope !== scope) return slot === undefined ? undefined : { task: task._id, progress: slot, target: task.target, completed: true, reward: null };
-    return paid(task, await pay(claim, actor, retry || claim !== fresh));
+    if (claim.eventScope !== scope) {
+      deps.sweeper.discharge(dueId);
+      return slot === undefined ? undefined : { task: task._id, progress: slot, target: task.target, completed: true, reward: null };
+    }
+    const reward = await pay(claim, actor, retry || claim !== fresh);
+    deps.sweeper.discharge(dueId);
+    return paid(task, reward);
   }
 
   return {
