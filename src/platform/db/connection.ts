@@ -20,13 +20,57 @@ export async function connectDatabase(uri: string, dbName: string, timeoutMs: nu
   return conn;
 }
 
-/** True for errors that mean "the database cannot be reached right now" rather than "the request is wrong". */
-export function isDatabaseUnavailable(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
+// Classes of the driver mongoose runs (a process may hold another copy of the driver: the tests' embedded
+// engine brings one). Other copies' errors are matched by class name along the prototype chain below.
+const { MongoClientClosedError, MongoNetworkError, MongoNotConnectedError, MongoServerClosedError, MongoServerSelectionError, MongoTopologyClosedError } = mongoose.mongo;
+const unavailableClasses = [MongoNetworkError, MongoServerSelectionError, MongoNotConnectedError, MongoTopologyClosedError, MongoServerClosedError, MongoClientClosedError];
+const unavailableNames = new Set([
+  ...unavailableClasses.map((c) => c.name),
+  // Not exported by the driver: a pool closed, cleared after a network error (a MongoNetworkError), or out of connections.
+  'MongoPoolClosedError',
+  'MongoPoolClearedError',
+  'MongoWaitQueueTimeoutError',
+  'MongooseServerSelectionError',
+]);
+/** Labels the driver puts on errors after which the pool is reset or the operation may be retried on a fresh one. */
+const unavailableLabels = ['ResetPool', 'PoolRequestedRetry'];
+/** What node's socket says when the engine goes away under a write or read; the driver does not always wrap it. */
+const socketCodes = new Set(['EPIPE', 'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'ENOTCONN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** The class names of `err` and its ancestors, and its `name` (the driver's classes override it). */
+function classNames(err: Error): string[] {
+  const names = [err.name];
+  for (let proto = Object.getPrototypeOf(err) as object | null; proto && proto !== Error.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
+    names.push((proto as { constructor: { name: string } }).constructor.name);
+  }
+  return names;
+}
+
+function saysUnavailable(err: Error): boolean {
+  const { code, hasErrorLabel } = err as { code?: unknown; hasErrorLabel?: unknown };
   return (
-    ['MongoServerSelectionError', 'MongoNetworkError', 'MongoNetworkTimeoutError', 'MongoNotConnectedError', 'MongoTopologyClosedError', 'MongoPoolClosedError'].includes(err.name) ||
+    unavailableClasses.some((c) => err instanceof c) ||
+    classNames(err).some((n) => unavailableNames.has(n)) ||
+    (typeof hasErrorLabel === 'function' && unavailableLabels.some((l) => hasErrorLabel.call(err, l) === true)) ||
+    (typeof code === 'string' && socketCodes.has(code)) ||
     (err.name === 'MongooseError' && /initial connection|buffering|disconnected/i.test(err.message))
   );
+}
+
+/**
+ * True for errors that mean "the database cannot be reached right now" rather than "the request is wrong": the engine
+ * is gone, the connection or pool was lost, cleared or closed (our own shutdown closes it under running requests).
+ * The driver and mongoose wrap what the socket said, so the error's causes count too, a few levels deep.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  return errorChain(err).some(saysUnavailable);
+}
+
+/** `err` and its causes, at most `depth` of them (a cause may point back at its error). */
+export function errorChain(err: unknown, depth = 5): Error[] {
+  const chain: Error[] = [];
+  for (let current = err; chain.length < depth && current instanceof Error && !chain.includes(current); current = current.cause) chain.push(current);
+  return chain;
 }
 
 /** Pings the database within `timeoutMs`; used by /readyz. */
