@@ -11,7 +11,7 @@ import { createLogger, type Logger } from './platform/logger.js';
 export type RunningServer = {
   url: string;
   engine: string;
-  /** Stops accepting, lets in-flight requests finish (up to SHUTDOWN_TIMEOUT_MS), closes the database and the engine. */
+  /** Stops accepting, lets in-flight requests and a sweep finish (SHUTDOWN_TIMEOUT_MS in all), closes the database and the engine. */
   close(): Promise<void>;
 };
 
@@ -32,7 +32,13 @@ export async function startServer(config: Config, opts: { logger?: Logger; clock
     await engine.stop();
     throw new Error(`cannot connect to ${redact(engine.uri)}: ${(err as Error).message}`);
   }
-  const { app, ready, startJobs, flush } = createApp({ config, db, clock: opts.clock ?? systemClock, logger, engine: { name: engine.engine, description: engine.description } });
+  const { app, ready, startJobs, flush } = createApp({
+    config,
+    db,
+    clock: opts.clock ?? systemClock,
+    logger,
+    engine: { name: engine.engine, description: engine.description },
+  });
   await ready;
   const stopJobs = startJobs();
 
@@ -65,6 +71,8 @@ export async function startServer(config: Config, opts: { logger?: Logger; clock
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      // One deadline for all the waiting: draining connections, then handlers still running, then a sweep under way.
+      const deadline = performance.now() + config.shutdownTimeoutMs;
       logger.info('shutting down: draining in-flight requests');
       // Answers still to come ask their clients to close the connection, so a kept-alive connection ends with its
       // last request instead of holding the shutdown up until the keep-alive timeout (or carrying new requests).
@@ -72,19 +80,28 @@ export async function startServer(config: Config, opts: { logger?: Logger; clock
       for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
       const drained = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
+      const cut = setTimeout(() => server.closeAllConnections(), deadline - performance.now());
       await drained;
+      clearTimeout(cut);
       // Connections are gone, but a handler cut off with its connection may still be committing; the database must
-      // outlive it (bounded by the same timeout), or its write fails against a closed client.
-      await Promise.race([Promise.allSettled([...running]), new Promise((r) => setTimeout(r, config.shutdownTimeoutMs).unref())]);
-      clearTimeout(timer);
-      stopJobs();
+      // outlive it, for what is left of the deadline. One still running after that fails against the closed client
+      // with a 503 nobody reads, as if the process had stopped under it.
+      await until(deadline, Promise.allSettled([...running]));
+      if (running.size > 0) logger.warn({ running: running.size }, 'shutdown deadline passed; requests still running are cut off');
+      await until(deadline, stopJobs().catch((err: unknown) => logger.warn({ err }, 'a background job failed while stopping')));
       await flush().catch((err: unknown) => logger.warn({ err }, 'could not write the account caches; they rebuild from entries'));
       await db.close();
       await engine.stop();
       logger.info('shutdown complete');
     })());
   return { url, engine: engine.engine, close };
+}
+
+/** Waits for `work` until `deadline` (a performance.now() value, immune to wall-clock jumps), whichever comes first. */
+async function until(deadline: number, work: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work, new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - performance.now()))))]);
+  clearTimeout(timer);
 }
 
 async function main(): Promise<void> {

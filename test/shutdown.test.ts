@@ -8,9 +8,11 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { repoRoot } from '../src/config.js';
+import { systemClock } from '../src/platform/clock.js';
+import { ArmedFaults } from '../src/platform/faults.js';
 import { connectDatabase } from '../src/platform/db/connection.js';
 import { startServer } from '../src/server.js';
-import { freshDbName, TEST_SECRET, testConfig, tokenFor } from './helpers/app.js';
+import { freshDbName, ops, service, startTestApp, TEST_SECRET, testConfig, tokenFor } from './helpers/app.js';
 
 /** Polls `check` until it returns a value or `ms` pass. */
 async function waitFor<T>(check: () => T | undefined | false, ms: number, what: string): Promise<T> {
@@ -100,7 +102,7 @@ describe('graceful shutdown, in process', () => {
 type LogLine = { level: number; msg: string; [key: string]: unknown };
 
 /** The service as `npm start` runs it, on its own FerretDB, with its JSON log lines collected. */
-function startService(): { child: ChildProcess; lines: LogLine[]; stderr: () => string; exited: Promise<{ code: number | null; signal: string | null }> } {
+function startService(overrides: NodeJS.ProcessEnv = {}): { child: ChildProcess; lines: LogLine[]; stderr: () => string; exited: Promise<{ code: number | null; signal: string | null }> } {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: 'test',
@@ -110,6 +112,7 @@ function startService(): { child: ChildProcess; lines: LogLine[]; stderr: () => 
     TOOLS_DIR: testConfig().toolsDir,
     JWT_SECRET: TEST_SECRET,
     LOG_LEVEL: 'info',
+    ...overrides,
   };
   const child = spawn(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), ['src/server.ts'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: LogLine[] = [];
@@ -212,5 +215,46 @@ describe('graceful shutdown, out of process', () => {
     process.kill(launcher.ppid, 'SIGKILL');
     await waitFor(() => isGone(launcher.pid), 5000, `launcher ${launcher.pid} to exit after its parent ${launcher.ppid} was killed`);
     await service.exited;
+  });
+
+  it('when SIGTERM comes while a request outlives SHUTDOWN_TIMEOUT_MS, then the service exits 0 within about one timeout, not two, and logs no error for the closed client', { timeout: 60_000 }, async () => {
+    // The slow request is a retry waiting for an idempotency claim that "another process" left behind: that process
+    // (in-process here) crashed before recording its answer, so the claim's 30 s lease has to run out first.
+    const dbName = freshDbName('shutdown_deadline');
+    const faults = new ArmedFaults();
+    const crashed = await startTestApp({ dbName, clock: systemClock, faults });
+    const earn = { amount: 10, code: 'order' };
+    const key = { 'Idempotency-Key': 'outlives-shutdown' };
+    try {
+      expect((await crashed.request('POST', '/v1/members', { token: ops, body: { memberId: 'slow' } })).status).toBe(201);
+      faults.arm('idempotency:before-record');
+      expect((await crashed.request('POST', '/v1/members/slow/points/earn', { token: service, body: earn, headers: key })).status).toBe(500);
+
+      const timeoutMs = 1500;
+      const svc = startService({ MONGODB_URI: inject('mongoUri'), MONGODB_DB_NAME: dbName, DB_ENGINE: 'auto', SHUTDOWN_TIMEOUT_MS: String(timeoutMs) });
+      const listening = await waitFor(() => svc.lines.find((l) => l.msg.startsWith('listening on ')), 45_000, `the listening line (stderr: ${svc.stderr()})`);
+      const url = listening.msg.replace('listening on ', '');
+      const slow = fetch(`${url}/v1/members/slow/points/earn`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${service}`, 'content-type': 'application/json', ...key },
+        body: JSON.stringify(earn),
+      }).then((r) => r.status, (err: Error) => err.message);
+      await sleep(300);
+
+      const signalled = performance.now();
+      svc.child.kill('SIGTERM');
+      const exit = await svc.exited;
+      const took = performance.now() - signalled;
+      expect(exit).toEqual({ code: 0, signal: null });
+      expect(took).toBeLessThan(1.8 * timeoutMs);
+      expect(took).toBeGreaterThanOrEqual(timeoutMs * 0.9); // it did wait for the request, up to the deadline
+      await slow; // cut off with its connection at the deadline
+      const messages = svc.lines.map((l) => l.msg);
+      expect(messages).toContain('shutdown complete');
+      expect(svc.lines.filter((l) => l.level >= 50)).toEqual([]);
+      expect(JSON.stringify(svc.lines)).not.toMatch(/"level":(50|60)[^}]*MongoClientClosedError/);
+    } finally {
+      await crashed.close();
+    }
   });
 });
