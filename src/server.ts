@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { connectDatabase } from './platform/db/connection.js';
 import { provisionDatabase, redact } from './platform/db/provision.js';
+import type { Faults } from './platform/faults.js';
 import { createLogger, type Logger } from './platform/logger.js';
 
 export type RunningServer = {
@@ -16,11 +17,11 @@ export type RunningServer = {
 };
 
 /**
- * Finds or starts the database, builds the app and listens.
+ * Finds or starts the database, builds the app and listens. `faults` arms crash points (multi-process crash tests only).
  *
  *     const server = await startServer(loadConfig()); ...; await server.close();
  */
-export async function startServer(config: Config, opts: { logger?: Logger; clock?: Clock } = {}): Promise<RunningServer> {
+export async function startServer(config: Config, opts: { logger?: Logger; clock?: Clock; faults?: Faults } = {}): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const engine = await provisionDatabase({ db: config.db, toolsDir: config.toolsDir, log: (msg) => logger.info(msg) });
   logger.info({ engine: engine.engine, description: engine.description, attempts: engine.attempts }, `database engine: ${engine.description}`);
@@ -38,6 +39,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; clock
     clock: opts.clock ?? systemClock,
     logger,
     engine: { name: engine.engine, description: engine.description },
+    faults: opts.faults,
   });
   await ready;
   const stopJobs = startJobs();
