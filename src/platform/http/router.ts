@@ -30,6 +30,21 @@ function parse<T>(schema: ZodType<T> | undefined, value: unknown, where: string)
   );
 }
 
+/** The charset parameter of a Content-Type, unquoted; undefined when there is none. */
+const charsetOf = (contentType: string): string | undefined => {
+  const m = /;\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))/i.exec(contentType);
+  return m ? (m[1] ?? m[2]) : undefined;
+};
+
+/**
+ * Discards a body nobody will read, as Node does, so a kept-alive connection does not stall behind it and the client's
+ * next request on it is not reset.
+ */
+function discardBody(ctx: Context): void {
+  ctx.req.unpipe();
+  ctx.req.resume();
+}
+
 async function readJsonBody(ctx: Context, limit: number): Promise<unknown> {
   const length = ctx.get('Content-Length');
   const hasBody = (length !== '' && length !== '0') || ctx.get('Transfer-Encoding') !== '';
@@ -37,13 +52,17 @@ async function readJsonBody(ctx: Context, limit: number): Promise<unknown> {
   if (!ctx.is('application/json', '+json')) {
     throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
   }
+  // JSON is UTF-8 (RFC 8259), and the body reader would decode any bytes as UTF-8 whatever the header says.
+  const charset = charsetOf(ctx.get('Content-Type'));
+  if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
+    discardBody(ctx);
+    throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the body as UTF-8: no charset, or charset=utf-8');
+  }
   try {
     return await parseBody.json(ctx, { limit, strict: true });
   } catch (err) {
-    // The body reader stops at the first problem and leaves the rest unread; discard it as Node does for bodies
-    // nobody reads, or a kept-alive connection stalls behind it and the client's next request on it is reset.
-    ctx.req.unpipe();
-    ctx.req.resume();
+    // The body reader stops at the first problem and leaves the rest unread.
+    discardBody(ctx);
     throw bodyError(err as { status?: number; type?: string });
   }
 }
