@@ -1,8 +1,16 @@
 import { z } from 'zod';
 import '../../platform/openapi.js';
 
+/**
+ * Words that name a route under /v1/admin/earning-rules/ (POST .../dry-run): a rule with one as its code would share
+ * its path with that route. A new sub-route adds its word here.
+ */
+export const reservedRuleCodes: readonly string[] = ['dry-run'];
 
-export const ruleCodeSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]{1,47}$/, 'lowercase letters, digits, _ and -, 2–48 characters');
+export const ruleCodeSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{1,47}$/, 'lowercase letters, digits, _ and -, 2–48 characters')
+  .refine((code) => !reservedRuleCodes.includes(code), { message: `reserved for a route: ${reservedRuleCodes.join(', ')}` });
 export const eventTypeSchema = z.string().regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/, 'dotted lowercase, e.g. order.paid').max(64);
 const propertyName = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,39}$/, 'a property name');
 const tierCode = z.string().regex(/^[A-Z][A-Z0-9_]{0,19}$/, 'an upper-case tier code');
