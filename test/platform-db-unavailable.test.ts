@@ -4,6 +4,7 @@ import {
   MongoClientClosedError,
   MongoDriverError,
   MongoErrorLabel,
+  MongoExpiredSessionError,
   MongoNetworkError,
   MongoNetworkTimeoutError,
   MongoServerClosedError,
@@ -14,7 +15,7 @@ import {
 import mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startFerretdb } from '../src/platform/db/ferretdb.js';
-import { connectDatabase, isDatabaseUnavailable } from '../src/platform/db/connection.js';
+import { connectDatabase, isDatabaseClosing, isDatabaseUnavailable } from '../src/platform/db/connection.js';
 import type { RunningEngine } from '../src/platform/db/provision.js';
 import { ops, service, startTestApp, testConfig, type ApiResponse, type TestApp } from './helpers/app.js';
 import { expectError } from './helpers/expect.js';
@@ -37,7 +38,7 @@ const pool = { address: '127.0.0.1:27017' };
 
 describe('isDatabaseUnavailable', () => {
   const driverCopies = [
-    ['the hoisted mongodb package', { MongoClientClosedError, MongoNetworkError, MongoNetworkTimeoutError, MongoServerClosedError, MongoServerSelectionError, MongoTopologyClosedError, MongoDriverError }, poolErrors],
+    ['the hoisted mongodb package', { MongoClientClosedError, MongoNetworkError, MongoNetworkTimeoutError, MongoServerClosedError, MongoServerSelectionError, MongoTopologyClosedError, MongoDriverError, MongoExpiredSessionError, MongoServerError }, poolErrors],
     ['the driver mongoose runs (mongoose.mongo)', mongoose.mongo, mongoosePoolErrors],
   ] as const;
 
@@ -55,6 +56,11 @@ describe('isDatabaseUnavailable', () => {
         ['MongoTopologyClosedError', new driver.MongoTopologyClosedError()],
         ['MongoServerClosedError', new driver.MongoServerClosedError()],
         ['MongoClientClosedError', new driver.MongoClientClosedError()],
+        // Closing the client ends the implicit sessions of operations still under way.
+        ['MongoExpiredSessionError', new driver.MongoExpiredSessionError()],
+        // Closing the client sends an unacknowledged endSessions; FerretDB answers it anyway, and the operation that
+        // reads the connection next receives that answer.
+        ['the answer to endSessions', new driver.MongoServerError({ message: "no such command: 'endSessions'", code: 59, codeName: 'CommandNotFound' })],
         ['MongoPoolClearedError', new pools.PoolClearedError(pool)],
         ['MongoWaitQueueTimeoutError', new pools.WaitQueueTimeoutError('Timed out while checking out a connection from connection pool', pool.address)],
         ['MongoPoolClosedError', new pools.PoolClosedError(pool)],
@@ -67,6 +73,15 @@ describe('isDatabaseUnavailable', () => {
       for (const [what, err] of cases) expect(isDatabaseUnavailable(err), what).toBe(true);
     });
   }
+
+  it('when our own client was closed under an operation, then the error says so; a lost engine does not', () => {
+    for (const err of [new MongoClientClosedError(), new mongoose.mongo.MongoClientClosedError(), new mongoose.mongo.MongoNotConnectedError('Client must be connected before running operations'), new poolErrors.PoolClosedError(pool), new Error('wrapped', { cause: new MongoExpiredSessionError() })]) {
+      expect(isDatabaseClosing(err), err.message).toBe(true);
+    }
+    for (const err of [new MongoNetworkError('connection closed'), epipe(), new MongoServerSelectionError('Server selection timed out', {} as never), new Error('boom')]) {
+      expect(isDatabaseClosing(err), err.message).toBe(false);
+    }
+  });
 
   it('when a socket error of node surfaces as a plain Error (EPIPE, ECONNRESET), or wrapped, then it counts as unavailable', () => {
     expect(isDatabaseUnavailable(epipe())).toBe(true);
@@ -82,6 +97,7 @@ describe('isDatabaseUnavailable', () => {
       ['a TypeError', new TypeError("Cannot read properties of undefined (reading 'x')")],
       ['a duplicate key', new MongoServerError({ message: 'E11000 duplicate key error', code: 11000 })],
       ['a duplicate key from mongoose.mongo', new mongoose.mongo.MongoServerError({ message: 'E11000 duplicate key error', code: 11000 })],
+      ['a command the engine lacks', new mongoose.mongo.MongoServerError({ message: "no such command: 'collMod'", code: 59, codeName: 'CommandNotFound' })],
       ['a file error with a code', socketError('ENOENT', 'no such file')],
       ['an error whose cause is itself', cyclic],
       ['a string', 'EPIPE'],
@@ -121,7 +137,7 @@ const seed = async (api: TestApp) => {
 /** Every answer is a success, a conflict or 503 UNAVAILABLE without driver text; a 500 fails with its body shown. */
 function expectNoInternalErrors(answers: ApiResponse[]): void {
   const unexpected = answers.filter((r) => ![200, 201, 409, 503].includes(r.status));
-  expect(unexpected.map((r) => `${r.status} ${r.text}`)).toEqual([]);
+  expect(unexpected.length, unexpected.map((r) => `${r.status} ${r.text}`).join('\n')).toBe(0);
   expect(answers.map((r) => r.status)).toContain(503);
   for (const r of answers.filter((a) => a.status === 503)) expectError(r, 503, 'UNAVAILABLE');
 }

@@ -22,12 +22,19 @@ export async function connectDatabase(uri: string, dbName: string, timeoutMs: nu
 
 // Classes of the driver mongoose runs (a process may hold another copy of the driver: the tests' embedded
 // engine brings one). Other copies' errors are matched by class name along the prototype chain below.
-const { MongoClientClosedError, MongoNetworkError, MongoNotConnectedError, MongoServerClosedError, MongoServerSelectionError, MongoTopologyClosedError } = mongoose.mongo;
-const unavailableClasses = [MongoNetworkError, MongoServerSelectionError, MongoNotConnectedError, MongoTopologyClosedError, MongoServerClosedError, MongoClientClosedError];
+const { MongoClientClosedError, MongoExpiredSessionError, MongoNetworkError, MongoNotConnectedError, MongoServerClosedError, MongoServerSelectionError, MongoTopologyClosedError } =
+  mongoose.mongo;
+/** What an operation gets when our own client is closed under it (shutdown). */
+const closingClasses = [MongoClientClosedError, MongoNotConnectedError, MongoTopologyClosedError, MongoExpiredSessionError];
+const closingNames = new Set([
+  ...closingClasses.map((c) => c.name),
+  // Not exported by the driver: the pool an operation waited on was closed.
+  'MongoPoolClosedError',
+]);
+const unavailableClasses = [MongoNetworkError, MongoServerSelectionError, MongoServerClosedError];
 const unavailableNames = new Set([
   ...unavailableClasses.map((c) => c.name),
-  // Not exported by the driver: a pool closed, cleared after a network error (a MongoNetworkError), or out of connections.
-  'MongoPoolClosedError',
+  // Not exported by the driver: a pool cleared after a network error (a MongoNetworkError), or out of connections.
   'MongoPoolClearedError',
   'MongoWaitQueueTimeoutError',
   'MongooseServerSelectionError',
@@ -46,9 +53,27 @@ function classNames(err: Error): string[] {
   return names;
 }
 
+/** `err` and its causes, at most five (a cause may point back at its error). */
+function errorChain(err: unknown): Error[] {
+  const chain: Error[] = [];
+  for (let current = err; chain.length < 5 && current instanceof Error && !chain.includes(current); current = current.cause) chain.push(current);
+  return chain;
+}
+
+function saysClosing(err: Error): boolean {
+  return (
+    closingClasses.some((c) => err instanceof c) ||
+    classNames(err).some((n) => closingNames.has(n)) ||
+    // Closing sends an unacknowledged endSessions; FerretDB answers it anyway (it has no such command), and the
+    // operation that reads that connection next receives the answer as its own.
+    ((err as { code?: unknown }).code === 59 && /'endSessions'/.test(err.message))
+  );
+}
+
 function saysUnavailable(err: Error): boolean {
   const { code, hasErrorLabel } = err as { code?: unknown; hasErrorLabel?: unknown };
   return (
+    saysClosing(err) ||
     unavailableClasses.some((c) => err instanceof c) ||
     classNames(err).some((n) => unavailableNames.has(n)) ||
     (typeof hasErrorLabel === 'function' && unavailableLabels.some((l) => hasErrorLabel.call(err, l) === true)) ||
@@ -66,11 +91,9 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   return errorChain(err).some(saysUnavailable);
 }
 
-/** `err` and its causes, at most `depth` of them (a cause may point back at its error). */
-export function errorChain(err: unknown, depth = 5): Error[] {
-  const chain: Error[] = [];
-  for (let current = err; chain.length < depth && current instanceof Error && !chain.includes(current); current = current.cause) chain.push(current);
-  return chain;
+/** True when the database is unavailable because our own client was closed under the operation (at shutdown). */
+export function isDatabaseClosing(err: unknown): boolean {
+  return errorChain(err).some(saysClosing);
 }
 
 /** Pings the database within `timeoutMs`; used by /readyz. */

@@ -1,6 +1,6 @@
 import type { Middleware } from 'koa';
 import { AppError } from '../errors.js';
-import { errorChain, isDatabaseUnavailable } from '../db/connection.js';
+import { isDatabaseClosing, isDatabaseUnavailable } from '../db/connection.js';
 import type { Logger } from '../logger.js';
 
 /**
@@ -18,19 +18,13 @@ export function errorHandler(logger: Logger): Middleware {
       else err = new AppError(500, 'INTERNAL', 'internal error', undefined, false);
 
       const log = (ctx.state.log as Logger | undefined) ?? logger;
-      if (err.status >= 500) log[closedByUs(thrown) ? 'warn' : 'error']({ err: thrown, code: err.code }, 'request failed');
+      // A request our own shutdown cut off by closing the client is expected there: a warning, not an error.
+      if (err.status >= 500) log[isDatabaseClosing(thrown) ? 'warn' : 'error']({ err: thrown, code: err.code }, 'request failed');
       ctx.status = err.status;
       ctx.body = errorBody(err, ctx.state.requestId as string);
     }
   };
 }
-
-/**
- * The driver's answer to a request still running when our own shutdown closed the client: it is cut off (503) as
- * intended, so it is a warning, not an error.
- */
-const closedByUs = (err: unknown): boolean =>
-  errorChain(err).some((e) => e.name === 'MongoClientClosedError' || e.name === 'MongoNotConnectedError' || e.name === 'MongoTopologyClosedError');
 
 /** The §2 error body; the one place it is shaped (the idempotency layer records it for replays). */
 export function errorBody(err: AppError, requestId: string) {
