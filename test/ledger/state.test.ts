@@ -89,6 +89,49 @@ describe('ledger state: earning and spending', () => {
     expect(a.state.available).toBe(25);
   });
 
+  it('when an earn would make one lot too many, then the two closest lots merge, the earlier into the later, and a hold drawing from the merged one draws from the later', () => {
+    const a = account();
+    const day = (n: number) => new Date(Date.UTC(2026, 3, 1) + n * 86_400_000);
+    for (let i = 0; i < rules.MAX_LOTS; i++) a.apply((s) => rules.earn(s, 10, day(i * 2), JAN_10));
+    // Lots 10 and 12 days out are the closest pair once a lot 11 days out arrives: the new one joins the later.
+    const hold = a.apply((s, id) => rules.hold(s, id, 25, new Date('2026-01-10T09:00:00Z'), 'redemption', JAN_10));
+    expect(hold.lots).toEqual([
+      { lot: day(0).toISOString(), amount: 10 },
+      { lot: day(2).toISOString(), amount: 10 },
+      { lot: day(4).toISOString(), amount: 5 },
+    ]);
+    const fresh = a.apply((s) => rules.earn(s, 7, day(3), JAN_10));
+    expect(a.state.lots).toHaveLength(rules.MAX_LOTS);
+    // day 3 sits 1 day from day 2 and from day 4: the first closest pair (day 2, day 3) merges into day 3.
+    expect(fresh.lots).toEqual([{ lot: day(3).toISOString(), amount: 7 }]);
+    expect(fresh.expiresAt).toEqual(day(3));
+    expect(a.state.lots.find((l) => l.id === day(2).toISOString())).toBeUndefined();
+    expect(lots(a.state).find((l) => l.id === day(3).toISOString())).toEqual({ id: day(3).toISOString(), remaining: 17, held: 10 });
+    expect(a.state.holds[0]?.from).toEqual([
+      { lot: day(0).toISOString(), amount: 10 },
+      { lot: day(4).toISOString(), amount: 5 },
+      { lot: day(3).toISOString(), amount: 10 },
+    ]);
+    const released = a.apply((s) => rules.resolveHold(s, hold.holdId as string, 0, JAN_10));
+    expect(released.expired ?? 0).toBe(0);
+    expect(a.state.available).toBe(10 * rules.MAX_LOTS + 7);
+    // A lot past every other one merges the latest pair: the new points never expire sooner than asked.
+    const late = a.apply((s) => rules.earn(s, 1, day(200), JAN_10));
+    expect((late.expiresAt as Date).getTime()).toBeGreaterThanOrEqual(day(200).getTime());
+    expect(a.state.lots).toHaveLength(rules.MAX_LOTS);
+  });
+
+  it('when an account has as many open holds as allowed, then one more is refused with LIMIT_REACHED until one ends', () => {
+    const a = account();
+    a.apply((s) => rules.earn(s, 1000, MAR));
+    const holds: string[] = [];
+    for (let i = 0; i < rules.MAX_OPEN_HOLDS; i++) holds.push(a.apply((s, id) => rules.hold(s, id, 1, MAR, 'redemption', JAN_10)).holdId as string);
+    const err = a.rejects((s) => rules.hold(s, 'm:x', 1, MAR, 'redemption', JAN_10), 'LIMIT_REACHED');
+    expect(err.details).toEqual({ openHolds: rules.MAX_OPEN_HOLDS, max: rules.MAX_OPEN_HOLDS });
+    a.apply((s) => rules.resolveHold(s, holds[0] as string, 1, JAN_10));
+    a.apply((s, id) => rules.hold(s, id, 1, MAR, 'redemption', JAN_10));
+  });
+
   it('when a spend asks for more than is free, then 409 INSUFFICIENT_POINTS says how much is available', () => {
     const a = account();
     a.apply((s) => rules.earn(s, 30, MAR));

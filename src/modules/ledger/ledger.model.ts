@@ -99,7 +99,7 @@ export function parseEntryId(id: string): { memberId: string; seq: number } | un
 export function ledgerStore(db: Connection, name: string, logger: Logger) {
   const entriesModel = db.model(
     `${name}Entry`,
-    new Schema({ opId: { type: String, unique: true } }, { collection: `${name}_entries`, strict: false, versionKey: false }),
+    new Schema({ opId: { type: String, unique: true }, reverses: { type: String, index: true } }, { collection: `${name}_entries`, strict: false, versionKey: false }),
   );
   const accountsModel = db.model(`${name}Account`, new Schema({}, { collection: `${name}_accounts`, strict: false, versionKey: false }));
   const entries = entriesModel.collection as unknown as Collection<EntryDoc>;
@@ -211,6 +211,12 @@ export function ledgerStore(db: Connection, name: string, logger: Logger) {
      */
     async findOutcome(memberId: string, opId: string): Promise<Outcome | null> {
       return (await outcomes.findOne({ _id: refusalId(memberId, opId) })) ?? (await outcomes.findOne({ memberId, opId }));
+    },
+
+    /** How much of `targetId` its reversal entries up to `upToSeq` took back (for entries older than the state's list). */
+    async reversedSoFar(memberId: string, targetId: string, upToSeq: number): Promise<number> {
+      const found = await entries.find({ memberId, reverses: targetId }, { projection: { seq: 1, points: 1 } }).toArray();
+      return found.filter((e) => e.seq <= upToSeq).reduce((sum, e) => sum + e.points, 0);
     },
 
     /** The entry an operation committed, if any (a scan on engines without secondary indexes: recovery paths only). */

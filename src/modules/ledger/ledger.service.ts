@@ -104,7 +104,9 @@ export function ledgerService(deps: LedgerDeps) {
     op: Operation,
     command: string,
     fields: { code: string; ref?: Ref | null },
-    decide: (state: AccountState, now: Date, nextId: string) => Draft,
+    decide: (state: AccountState, now: Date, nextId: string, prepared?: number) => Draft,
+    /** Reads what the decision needs beyond the head (an old entry's reversals), for each head it is decided on. */
+    prepare?: (head: Head) => Promise<number | undefined>,
   ): Promise<CommandResult> {
     if (op.retry) {
       const earlier = landed(op, await store.findOutcome(memberId, op.opId));
@@ -120,8 +122,9 @@ export function ledgerService(deps: LedgerDeps) {
       const id = entryId(memberId, seq);
       const opId = op.perEntry ? derivedOpId(op.opId, id) : op.opId;
       let draft: Draft;
+      const prepared = prepare ? await prepare(head) : undefined;
       try {
-        draft = decide(head.state, now, id);
+        draft = decide(head.state, now, id, prepared);
       } catch (err) {
         if (!isRefusal(err)) throw err;
         if (!fresh) {
@@ -274,6 +277,13 @@ export function ledgerService(deps: LedgerDeps) {
     return done;
   }
 
+  /**
+   * For a reversal: how much of an entry older than the reversed entries the state lists was reversed as of `head`,
+   * summed from its reversal entries (an index lookup on MongoDB, a scan on FerretDB v1: only for such old entries).
+   */
+  const reversalsOf = (memberId: string, targetId: string) => async (head: Head) =>
+    rules.reversalsUnlisted(head.state, targetId) ? store.reversedSoFar(memberId, targetId, head.seq) : undefined;
+
   /** Every resolution of a hold (capture, release, time-out) shares one op id, so exactly one of them can land. */
   const resolutionOp = (holdId: string, actor: Operation['actor'], request?: ResolutionRequest): Operation => ({
     opId: derivedOpId(deps.name, 'resolve', holdId),
@@ -303,7 +313,7 @@ export function ledgerService(deps: LedgerDeps) {
             if (input.expiresAt && input.expiresAt.getTime() <= now.getTime()) {
               throw new AppError(400, 'VALIDATION_FAILED', 'expiresAt must be in the future', { issues: [{ path: 'body.expiresAt', message: 'must be in the future' }] });
             }
-            return rules.earn(state, input.amount, input.expiresAt ?? expiryFor(deps.policy.expiry, now, deps.policy.programTimezone));
+            return rules.earn(state, input.amount, input.expiresAt ?? expiryFor(deps.policy.expiry, now, deps.policy.programTimezone), now);
           }),
         () => deps.assertActive(memberId),
       );
@@ -379,8 +389,13 @@ export function ledgerService(deps: LedgerDeps) {
       if (!target) throw notFound('entry');
       return run(memberId, op, 'reverse', async () => {
         await settleDue(memberId, clock.now());
-        return commit(memberId, op, 'reverse', { code: input.code, ref: target.ref }, (state, now) =>
-          rules.reverse(state, { id: target._id, kind: target.kind, points: target.points, lots: target.lots }, input.amount, now),
+        return commit(
+          memberId,
+          op,
+          'reverse',
+          { code: input.code, ref: target.ref },
+          (state, now, _id, soFar) => rules.reverse(state, { id: target._id, kind: target.kind, points: target.points, lots: target.lots }, input.amount, now, soFar),
+          reversalsOf(memberId, target._id),
         );
       });
     },
@@ -397,12 +412,18 @@ export function ledgerService(deps: LedgerDeps) {
       const reversible = { id: target._id, kind: target.kind, points: target.points, lots: target.lots };
       return run(memberId, op, 'reverse', async () => {
         await settleDue(memberId, clock.now());
-        return commit(memberId, op, 'reverse', { code: input.code, ref: target.ref }, (state, now) => {
-          const done = state.reversed.find((r) => r.entry === target._id)?.amount ?? 0;
-          const x = Math.min(input.upTo, target.points) - done;
-          if (x <= 0) throw conflict('NOTHING_TO_REVERSE', 'that much of the entry is already reversed');
-          return rules.reverse(state, reversible, x, now);
-        });
+        return commit(
+          memberId,
+          op,
+          'reverse',
+          { code: input.code, ref: target.ref },
+          (state, now, _id, soFar) => {
+            const x = Math.min(input.upTo, target.points) - rules.reversedOf(state, target._id, soFar);
+            if (x <= 0) throw conflict('NOTHING_TO_REVERSE', 'that much of the entry is already reversed');
+            return rules.reverse(state, reversible, x, now, soFar);
+          },
+          reversalsOf(memberId, target._id),
+        );
       }).catch(ignoreCode('NOTHING_TO_REVERSE'));
     },
 

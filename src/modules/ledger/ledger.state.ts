@@ -8,6 +8,10 @@
  *   debt      points reversed after they were spent; blocks spending until earned back
  *   available Σ(lot.remaining − lot.held) − debt      held = Σ hold.amount = Σ lot.held
  * so that available + held always equals the sum of the entries' `amount`s.
+ *
+ * The state is bounded, since every entry carries it: at most MAX_LOTS lots that are not due (the two closest merge,
+ * the earlier into the later, so no point ever expires sooner than promised), the MAX_REVERSED most recent reversed
+ * entries (older ones are looked up from their reversal entries), and at most MAX_OPEN_HOLDS open holds.
  */
 import { AppError, conflict } from '../../platform/errors.js';
 
@@ -22,10 +26,22 @@ export type AccountState = {
   debt: number;
   lots: Lot[];
   holds: Hold[];
-  /** How much of each reversed entry has been reversed so far. */
+  /**
+   * How much of each reversed entry has been reversed so far, for every entry of seq ≥ `reversedFrom` that was
+   * reversed (and perhaps some older ones): an older entry's reversals are summed from its reversal entries.
+   */
   reversed: Array<{ entry: string; amount: number }>;
+  /** Absent in states written before the list was bounded, which list every reversed entry (as 0 does). */
+  reversedFrom?: number;
   totals: Totals;
 };
+
+/** Lots that are not due an account keeps; one more makes the two closest merge. */
+export const MAX_LOTS = 48;
+/** Reversed entries the state lists; one more drops the oldest (by seq) and raises `reversedFrom` past it. */
+export const MAX_REVERSED = 32;
+/** Holds an account may have open at once (409 LIMIT_REACHED beyond). */
+export const MAX_OPEN_HOLDS = 100;
 
 export type EntryKind = 'earn' | 'spend' | 'hold' | 'capture' | 'release' | 'expire' | 'reverse' | 'adjust';
 
@@ -52,6 +68,7 @@ export const emptyState = (): AccountState => ({
   lots: [],
   holds: [],
   reversed: [],
+  reversedFrom: 0,
   totals: { earned: 0, spent: 0, expired: 0, reversed: 0, adjusted: 0 },
 });
 
@@ -93,17 +110,55 @@ const insufficient = (s: AccountState, now: Date, amount: number) =>
     ...(s.debt > 0 ? { debt: s.debt } : {}),
   });
 
-/** Adds points to the lot for `expiresAt`, paying any debt first. Returns the parts credited to lots. */
-function credit(s: AccountState, amount: number, expiresAt: Date | null): LotPart[] {
+/**
+ * Adds points to the lot for `expiresAt`, paying any debt first; a new lot beyond MAX_LOTS merges the two closest
+ * lots (perhaps itself into the next one). Returns the parts credited to lots.
+ */
+function credit(s: AccountState, amount: number, expiresAt: Date | null, now: Date): LotPart[] {
   const toDebt = Math.min(s.debt, amount);
   s.debt -= toDebt;
   const rest = amount - toDebt;
   if (rest === 0) return [];
   const id = lotId(expiresAt);
-  const lot = s.lots.find((l) => l.id === id);
-  if (lot) lot.remaining += rest;
-  else s.lots.push({ id, expiresAt, remaining: rest, held: 0 });
-  return [{ lot: id, amount: rest }];
+  let lot = s.lots.find((l) => l.id === id);
+  if (!lot) {
+    lot = { id, expiresAt, remaining: 0, held: 0 };
+    s.lots.push(lot);
+    lot = boundLots(s, now, lot);
+  }
+  lot.remaining += rest;
+  return [{ lot: lot.id, amount: rest }];
+}
+
+/**
+ * Merges lots that are not due until at most MAX_LOTS are left: each time the adjacent pair with the smallest gap
+ * between their expiries, the earlier into the later (its points expire later than promised, never sooner; holds
+ * drawing from it draw from the later lot). Due lots are left alone: the sweep expires them. Answers where `fresh`'s
+ * points are now.
+ */
+function boundLots(s: AccountState, now: Date, fresh: Lot): Lot {
+  let target = fresh;
+  for (;;) {
+    const live = s.lots.filter((l) => !isDue(l, now)).sort(byExpiry);
+    if (live.length <= MAX_LOTS) return target;
+    let best = 0;
+    let smallest = Number.POSITIVE_INFINITY;
+    for (let i = 0; i + 1 < live.length; i++) {
+      const gap = ((live[i + 1] as Lot).expiresAt?.getTime() ?? Number.POSITIVE_INFINITY) - ((live[i] as Lot).expiresAt?.getTime() ?? Number.POSITIVE_INFINITY);
+      if (gap < smallest) [best, smallest] = [i, gap];
+    }
+    const from = live[best] as Lot;
+    const into = live[best + 1] as Lot;
+    into.remaining += from.remaining;
+    into.held += from.held;
+    for (const h of s.holds) {
+      const moved = h.from.filter((p) => p.lot === from.id || p.lot === into.id).reduce((sum, p) => sum + p.amount, 0);
+      if (moved === 0) continue;
+      h.from = [...h.from.filter((p) => p.lot !== from.id && p.lot !== into.id), { lot: into.id, amount: moved }];
+    }
+    s.lots = s.lots.filter((l) => l !== from);
+    if (target === from) target = into;
+  }
 }
 
 /** Takes `amount` free points from lots that are not due, soonest-expiring first (the caller checked there are enough). */
@@ -132,18 +187,19 @@ function restore(s: AccountState, parts: LotPart[], now: Date): { expired: numbe
       expired += part.amount;
       continue;
     }
-    credit(s, part.amount, expiresAt);
+    credit(s, part.amount, expiresAt, now);
   }
   s.totals.expired += expired;
   return { expired };
 }
 
-/** Earn: a new or merged lot. */
-export function earn(prev: AccountState, amount: number, expiresAt: Date | null): Draft {
+/** Earn: a new or merged lot (`expiresAt` on the draft is the lot the points went to: the asked expiry or later). */
+export function earn(prev: AccountState, amount: number, expiresAt: Date | null, now: Date = new Date(0)): Draft {
   const s = clone(prev);
-  const lots = credit(s, amount, expiresAt);
+  const lots = credit(s, amount, expiresAt, now);
   s.totals.earned += amount;
-  return { kind: 'earn', amount, points: amount, lots, expiresAt, state: settle(s) };
+  const into = lots[0] ? s.lots.find((l) => l.id === lots[0]?.lot) : undefined;
+  return { kind: 'earn', amount, points: amount, lots, expiresAt: into ? into.expiresAt : expiresAt, state: settle(s) };
 }
 
 /** Spend: consumes lots soonest-expiring first. Errors: 409 INSUFFICIENT_POINTS. */
@@ -158,6 +214,9 @@ export function spend(prev: AccountState, amount: number, now: Date, kind: 'spen
 
 /** Hold: reserves points from lots (available → held). Errors: 409 INSUFFICIENT_POINTS. */
 export function hold(prev: AccountState, holdId: string, amount: number, expiresAt: Date, code: string, now: Date): Draft {
+  if (prev.holds.length >= MAX_OPEN_HOLDS) {
+    throw conflict('LIMIT_REACHED', `an account may have at most ${MAX_OPEN_HOLDS} open holds`, { openHolds: prev.holds.length, max: MAX_OPEN_HOLDS });
+  }
   if (spendable(prev, now) < amount) throw insufficient(prev, now, amount);
   const s = clone(prev);
   const from = takeFifo(s, amount, now, 'hold');
@@ -244,15 +303,34 @@ export function openedDue(before: AccountState, after: AccountState): Array<{ it
 
 export type ReversibleEntry = { id: string; kind: EntryKind; points: number; lots?: LotPart[] };
 
+/** The seq in an entry id (`<memberId>:<seq, 12 digits>`). */
+const seqOf = (entryId: string) => Number(entryId.slice(-12));
+
+/**
+ * Whether the state alone cannot tell how much of `target` was reversed: it is older than the reversed entries the
+ * state lists and is not among them, so its reversal entries must be summed (the `reversedSoFar` of `reverse`).
+ */
+export const reversalsUnlisted = (s: AccountState, targetId: string) =>
+  seqOf(targetId) < (s.reversedFrom ?? 0) && !s.reversed.some((r) => r.entry === targetId);
+
+/** Keeps the MAX_REVERSED reversed entries of highest seq; `reversedFrom` moves past every one dropped. */
+function boundReversed(s: AccountState): void {
+  while (s.reversed.length > MAX_REVERSED) {
+    const oldest = s.reversed.reduce((a, b) => (seqOf(b.entry) < seqOf(a.entry) ? b : a));
+    s.reversed = s.reversed.filter((r) => r !== oldest);
+    s.reversedFrom = Math.max(s.reversedFrom ?? 0, seqOf(oldest.entry) + 1);
+  }
+}
+
 /**
  * Reverses part or all of an earn (points taken back; what was already spent becomes debt) or of a spend / capture
  * (points returned to the lots they came from). Errors: 409 NOT_REVERSIBLE, 409 ALREADY_REVERSED, 409 REVERSAL_EXCEEDS_ENTRY.
  */
-export function reverse(prev: AccountState, target: ReversibleEntry, amount: number | undefined, now: Date): Draft {
+export function reverse(prev: AccountState, target: ReversibleEntry, amount: number | undefined, now: Date, reversedSoFar?: number): Draft {
   if (!['earn', 'spend', 'capture'].includes(target.kind)) {
     throw conflict('NOT_REVERSIBLE', `a ${target.kind} entry cannot be reversed; earn, spend and capture entries can`);
   }
-  const done = prev.reversed.find((r) => r.entry === target.id)?.amount ?? 0;
+  const done = reversedOf(prev, target.id, reversedSoFar);
   const left = target.points - done;
   if (left <= 0) throw conflict('ALREADY_REVERSED', 'the entry is fully reversed', { reversed: done });
   const x = amount ?? left;
@@ -261,7 +339,8 @@ export function reverse(prev: AccountState, target: ReversibleEntry, amount: num
   const s = clone(prev);
   const mark = s.reversed.find((r) => r.entry === target.id);
   if (mark) mark.amount += x;
-  else s.reversed.push({ entry: target.id, amount: x });
+  else s.reversed.push({ entry: target.id, amount: done + x });
+  boundReversed(s);
   s.totals.reversed += x;
 
   if (target.kind === 'earn') {
@@ -297,11 +376,23 @@ export function reverse(prev: AccountState, target: ReversibleEntry, amount: num
   return { kind: 'reverse', amount: x - expired, points: x, lots: back, reverses: target.id, ...(expired > 0 ? { expired } : {}), state: settle(s) };
 }
 
+/**
+ * How much of an entry is reversed: from the state's list, else (for an entry older than the list) what the caller
+ * summed from its reversal entries. Throws when that sum is needed and missing (a caller bug, never a member's).
+ */
+export function reversedOf(s: AccountState, targetId: string, reversedSoFar?: number): number {
+  const listed = s.reversed.find((r) => r.entry === targetId);
+  if (listed) return listed.amount;
+  if (!reversalsUnlisted(s, targetId)) return 0;
+  if (reversedSoFar === undefined) throw new AppError(500, 'LEDGER_LOOKUP_MISSING', `the reversals of ${targetId} were not looked up`, undefined, false);
+  return reversedSoFar;
+}
+
 /** Ops adjustment: a credit into a lot, or a debit like a spend. Errors: 409 INSUFFICIENT_POINTS. */
 export function adjust(prev: AccountState, delta: number, expiresAt: Date | null, now: Date): Draft {
   if (delta < 0) return spend(prev, -delta, now, 'adjust');
   const s = clone(prev);
-  const lots = credit(s, delta, expiresAt);
+  const lots = credit(s, delta, expiresAt, now);
   s.totals.adjusted += delta;
   return { kind: 'adjust', amount: delta, points: delta, lots, expiresAt, state: settle(s) };
 }
