@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/platform/clock.js';
+import { ArmedFaults } from '../../src/platform/faults.js';
 import { freshDbName, startTestApp, type TestApp } from '../helpers/app.js';
 import { balanceOf, earned, expectLedgerClean, historyOf, points, registerMember } from '../helpers/ledger.js';
 
@@ -68,5 +69,33 @@ describe('sweeps find due work from its own records', () => {
     expect(ticks.filter((t) => t.ran)).toHaveLength(1);
     expect(ticks.reduce((sum, t) => sum + t.done, 0)).toBeGreaterThanOrEqual(1);
     expect((await balanceOf(a, 'one-sweeper')).lifetime.expired).toBe(10);
+  });
+});
+
+describe('what a balance shows before the sweep', () => {
+  it('when a hold is past its time but not yet swept, then the balance already shows its points as available', async () => {
+    await registerMember(a, 'timed-out-view');
+    await earned(a, 'timed-out-view', 100);
+    const hold = await points.hold(a, 'timed-out-view', { amount: 40, code: 'redemption', ttlSeconds: 60 });
+    expect(hold.status, hold.text).toBe(201);
+    expect(await balanceOf(a, 'timed-out-view')).toMatchObject({ available: 60, held: 40 });
+    clock.advance({ seconds: 61 });
+    for (const api of instances) expect(await balanceOf(api, 'timed-out-view')).toMatchObject({ available: 100, held: 0, seq: 2 });
+  });
+});
+
+describe('the accounts cache', () => {
+  it('when a background write of the accounts cache fails, then it is written again, not dropped', async () => {
+    const faults = new ArmedFaults();
+    const api = await startTestApp({ dbName: a.dbName, clock, faults });
+    try {
+      await registerMember(api, 'cache-retry');
+      faults.arm('points:account-cache-write');
+      await earned(api, 'cache-retry', 25);
+      await api.built.flush();
+      expect(await a.db.collection('points_accounts').findOne({ _id: 'cache-retry' as never })).toMatchObject({ seq: 1, state: { available: 25 } });
+    } finally {
+      await api.close({ keepDatabase: true });
+    }
   });
 });

@@ -2,6 +2,7 @@ import { Schema, type Connection } from 'mongoose';
 import type { Collection } from 'mongodb';
 import { ensureCollection } from '../../platform/db/connection.js';
 import { lastOfRun } from '../../platform/db/last-of-run.js';
+import { Lru } from '../../platform/lru.js';
 import type { CheckinConfig } from './checkins.schemas.js';
 import { emptyState, type CheckinState, type RewardPlan } from './checkins.state.js';
 
@@ -44,12 +45,9 @@ export function checkinsStore(db: Connection) {
   const log = logModel.collection as unknown as Collection<CheckinEntry>;
   const configs = configModel.collection as unknown as Collection<ConfigDoc>;
   /** The newest entry this process knows per member; a commit on a stale one loses its insert and re-reads. */
-  const heads = new Map<string, CheckinHead>();
+  const heads = new Lru<string, CheckinHead>(HEADS_MAX);
 
-  function remember(memberId: string, head: CheckinHead): void {
-    if (heads.size >= HEADS_MAX && !heads.has(memberId)) heads.delete(heads.keys().next().value as string);
-    heads.set(memberId, head);
-  }
+  const remember = (memberId: string, head: CheckinHead): void => heads.set(memberId, head);
   const get = (memberId: string, seq: number) => log.findOne({ _id: checkinEntryId(memberId, seq) });
 
   /** The newest head from `from` on (seqs are contiguous; one read when `from` is still the newest). */

@@ -2,6 +2,8 @@ import { Schema, type Connection } from 'mongoose';
 import type { Collection } from 'mongodb';
 import { ensureCollection } from '../../platform/db/connection.js';
 import { lastOfRun } from '../../platform/db/last-of-run.js';
+import { Lru } from '../../platform/lru.js';
+import { noFaults, type Faults } from '../../platform/faults.js';
 import type { Logger } from '../../platform/logger.js';
 import { emptyState, type AccountState, type Draft, type LotPart } from './ledger.state.js';
 
@@ -96,7 +98,7 @@ export function parseEntryId(id: string): { memberId: string; seq: number } | un
  * account. Everything on a request's path is an insert or a read by _id, the only operations every engine we run on
  * (FerretDB v1 included) does quickly and atomically.
  */
-export function ledgerStore(db: Connection, name: string, logger: Logger) {
+export function ledgerStore(db: Connection, name: string, logger: Logger, faults: Faults = noFaults) {
   const entriesModel = db.model(
     `${name}Entry`,
     new Schema({ opId: { type: String, unique: true }, reverses: { type: String, index: true } }, { collection: `${name}_entries`, strict: false, versionKey: false }),
@@ -106,20 +108,19 @@ export function ledgerStore(db: Connection, name: string, logger: Logger) {
   const outcomes = entriesModel.collection as unknown as Collection<Outcome>;
   const accounts = accountsModel.collection as unknown as Collection<AccountDoc>;
 
-  /** Heads this process has seen, so a command rarely reads before it writes. A stale head only costs a retry. */
-  const heads = new Map<string, Head>();
-  const HEADS_MAX = 100_000;
+  /** Heads this process has seen, so a command rarely reads before it writes. A stale head only costs a re-read. */
+  const heads = new Lru<string, Head>(100_000);
   /** Accounts whose cache document is behind; written in the background, coalesced per account. */
   const dirty = new Map<string, Head>();
   let flushing: Promise<void> | undefined;
   let flushTimer: NodeJS.Timeout | undefined;
+  /** Consecutive flushes that failed to write anything: the next one waits longer (at most 30 s). */
+  let failedFlushes = 0;
 
-  function remember(memberId: string, head: Head): void {
-    if (heads.size >= HEADS_MAX && !heads.has(memberId)) heads.delete(heads.keys().next().value as string);
-    heads.set(memberId, head);
-  }
+  const remember = (memberId: string, head: Head): void => heads.set(memberId, head);
 
   async function writeAccount(memberId: string, head: Head): Promise<void> {
+    faults.at(`${name}:account-cache-write`);
     const doc = accountDoc(memberId, head);
     // Filtered by _id alone, the one filter every engine can push down (on FerretDB a second key makes it decode every
     // account). A guard against moving backwards would not be atomic there anyway: this process writes each account's
@@ -129,17 +130,28 @@ export function ledgerStore(db: Connection, name: string, logger: Logger) {
     });
   }
 
+  /**
+   * Writes what is dirty; a write that fails goes back on the list (unless a newer head replaced it meanwhile), so a
+   * cache is never left behind for good by a failed write. Stops when a whole pass wrote nothing.
+   */
   async function flush(): Promise<void> {
     while (dirty.size > 0) {
       const batch = [...dirty.entries()];
       dirty.clear();
-      await Promise.all(
+      const written = await Promise.all(
         batch.map(([memberId, head]) =>
-          writeAccount(memberId, head).catch((err: unknown) => {
-            logger.warn({ err, memberId }, 'account cache write failed; it will be rebuilt from entries on demand');
-          }),
+          writeAccount(memberId, head).then(
+            () => true,
+            (err: unknown) => {
+              logger.warn({ err, memberId }, 'account cache write failed; it is written again later');
+              if (!dirty.has(memberId)) dirty.set(memberId, head);
+              return false;
+            },
+          ),
         ),
       );
+      failedFlushes = written.some(Boolean) ? 0 : failedFlushes + 1;
+      if (failedFlushes > 0) return;
     }
   }
 
@@ -151,7 +163,7 @@ export function ledgerStore(db: Connection, name: string, logger: Logger) {
         flushing = undefined;
         if (dirty.size > 0) scheduleFlush();
       });
-    }, 20);
+    }, failedFlushes === 0 ? 20 : Math.min(30_000, 250 * 2 ** failedFlushes));
     flushTimer.unref();
   }
 
@@ -229,16 +241,15 @@ export function ledgerStore(db: Connection, name: string, logger: Logger) {
       return found.filter((e): e is EntryDoc => e !== null);
     },
 
-    /** Writes every pending account cache document now (tests, checks and shutdown call it). */
+    /** Writes every pending account cache document now, trying a failed one up to three times (tests, checks, shutdown). */
     async flush(): Promise<void> {
       if (flushTimer) {
         clearTimeout(flushTimer);
         flushTimer = undefined;
       }
       await flushing;
-      await flush();
+      for (let pass = 0; pass < 3 && dirty.size > 0; pass++) await flush();
     },
-
   };
 }
 export type LedgerStore = ReturnType<typeof ledgerStore>;

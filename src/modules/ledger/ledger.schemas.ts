@@ -2,7 +2,7 @@ import { z } from 'zod';
 import '../../platform/openapi.js';
 import { memberIdSchema } from '../members/index.js';
 import type { EntryDoc } from './ledger.model.js';
-import { spendable, type AccountState } from './ledger.state.js';
+import { settledAt, spendable, type AccountState } from './ledger.state.js';
 
 /** Why points moved (a TigerBeetle-style code on every entry). */
 export const entryCodes = [
@@ -142,7 +142,8 @@ export const toEntryView = (e: EntryDoc): z.infer<typeof entryView> => ({
 });
 
 const DAY = 86_400_000;
-export function toBalanceView(memberId: string, seq: number, s: AccountState, now: Date): z.infer<typeof balanceView> {
+export function toBalanceView(memberId: string, seq: number, head: AccountState, now: Date): z.infer<typeof balanceView> {
+  const s = settledAt(head, now);
   const upcoming = s.lots
     .filter((l) => l.expiresAt && l.expiresAt.getTime() > now.getTime() && l.remaining > l.held)
     .map((l) => ({ expiresAt: (l.expiresAt as Date).toISOString(), points: l.remaining - l.held }));

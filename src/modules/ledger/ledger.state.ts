@@ -276,6 +276,16 @@ export function expireLot(prev: AccountState, id: string, now: Date): Draft | un
   return { kind: 'expire', amount: -x, points: x, lots: [{ lot: id, amount: x }], state: settle(s) };
 }
 
+/**
+ * The state as it will be once what is due at `now` is settled: holds past their time released (what they return to
+ * a due lot expiring). What balances show, so a timed-out hold is not shown as held in the minute before the sweep.
+ */
+export function settledAt(s: AccountState, now: Date): AccountState {
+  let state = s;
+  for (const h of s.holds) if (h.expiresAt.getTime() <= now.getTime()) state = resolveHold(state, h.id, 0, now).state;
+  return state;
+}
+
 /** Lots with free points that are due at `now`, and holds past their time: what a sweep resolves. */
 export function dueWork(s: AccountState, now: Date): { lots: string[]; holds: string[] } {
   return {

@@ -1,3 +1,4 @@
+import { Lru } from '../../platform/lru.js';
 import type { Clock } from '../../platform/clock.js';
 import { isDuplicateKey } from '../../platform/db/connection.js';
 import { AppError, conflict, forbidden, notFound } from '../../platform/errors.js';
@@ -28,10 +29,9 @@ export function membersService(deps: { repo: MembersRepository; clock: Clock; de
   const { repo, clock } = deps;
   const summaryProviders: SummaryProvider[] = [];
   const registrationListeners: RegistrationListener[] = [];
-  const recent = new Map<string, { doc: MemberDoc; at: number }>();
+  const recent = new Lru<string, { doc: MemberDoc; at: number }>(RECENT_MAX);
 
   function remember(doc: MemberDoc): MemberDoc {
-    if (recent.size >= RECENT_MAX && !recent.has(doc._id)) recent.delete(recent.keys().next().value as string);
     recent.set(doc._id, { doc, at: Date.now() });
     return doc;
   }
