@@ -20,5 +20,6 @@ if (options.member) {
   process.stdout.write(`swept ${done} due records${failed > 0 ? `, ${failed} failed (see the log; the next sweep takes them again)` : ''}\n`);
 }
 await app.flush();
+await app.stop();
 await db.close();
 process.exit(0);

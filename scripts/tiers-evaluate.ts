@@ -12,5 +12,6 @@ const app = await openApp(db, uri);
 const key = options.key ?? app.services.tiers.todayKey();
 const outcome = await app.services.tiers.runEvaluation(key);
 await app.flush();
+await app.stop();
 await db.close();
 process.stdout.write(`tier evaluation ${key}: ${outcome.ran ? JSON.stringify(outcome.result) : `not run (${outcome.reason})`}\n`);

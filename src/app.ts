@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import Koa from 'koa';
 import type { Connection } from 'mongoose';
 import type { Config } from './config.js';
@@ -22,6 +21,7 @@ import { buildRouter } from './platform/http/router.js';
 import { systemRoutes } from './platform/http/system.routes.js';
 import type { Logger } from './platform/logger.js';
 import { createMetrics } from './platform/metrics.js';
+import { createLiveness } from './platform/liveness.js';
 import { createSweeper } from './platform/sweeper.js';
 import { buildOpenApiDocument } from './platform/openapi.js';
 
@@ -51,7 +51,8 @@ export function createApp(deps: AppDeps) {
   const ledger = createLedgerModule({ db, clock, config, logger, metrics, members: members.service, sweeper, audit: audit.record, ...faults });
   const growth = createGrowthLedger({ db, clock, config, logger, metrics, members: members.service, sweeper, ...faults });
   const rules = createRulesModule({ db, clock, audit: audit.record, programTimezone: config.ledger.programTimezone });
-  const jobs = jobRunner(db, clock, `${hostname()}:${process.pid}`);
+  const liveness = createLiveness(db, logger);
+  const jobs = jobRunner(db, clock, liveness.owner);
   const tiers = createTiersModule({
     db,
     clock,
@@ -100,7 +101,7 @@ export function createApp(deps: AppDeps) {
     sweeper,
     ...faults,
   });
-  const idempotency = idempotencyWrapper(db, clock, deps.faults);
+  const idempotency = idempotencyWrapper(db, clock, liveness, deps.faults);
 
   const businessRoutes: Route[] = [...members.routes, ...ledger.routes, ...events.routes, ...checkins.routes, ...rules.routes, ...tiers.routes, ...tasks.routes, ...audit.routes];
   let document: object | undefined;
@@ -131,8 +132,8 @@ export function createApp(deps: AppDeps) {
   app.use(router.routes());
   app.use(router.allowedMethods());
 
-  const ready = Promise.all([sweeper.init(), members.init(), ledger.init(), growth.init(), rules.init(), tiers.init(), tasks.init(), jobs.init(), events.init(), checkins.init(), audit.init(), idempotency.init()]).then(
-    () => undefined,
+  const ready = Promise.all([sweeper.init(), members.init(), ledger.init(), growth.init(), rules.init(), tiers.init(), tasks.init(), jobs.init(), events.init(), checkins.init(), audit.init(), idempotency.init(), liveness.init()]).then(
+    () => liveness.start(),
   );
   return {
     app,
@@ -154,6 +155,10 @@ export function createApp(deps: AppDeps) {
     /** One claimed tick of the sweeper's timer, as each process runs it every LEDGER_SWEEP_INTERVAL_MS. */
     sweepTick: (intervalMs: number) => sweeper.tick(intervalMs),
     purgeIdempotency,
+    /** This process's name as the owner of idempotency claims (its heartbeat tells others it is alive). */
+    owner: liveness.owner,
+    /** Stops the heartbeat and says so, so other processes take over what this one leaves at once. Call before closing the db. */
+    stop: () => liveness.stop(),
     /** Writes pending cache documents (ledger accounts, check-in head hints); called on shutdown and by tests. */
     flush: () => Promise.all([ledger.service.flush(), growth.service.flush(), checkins.service.flush(), sweeper.flush()]).then(() => undefined),
   };

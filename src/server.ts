@@ -33,7 +33,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; clock
     await engine.stop();
     throw new Error(`cannot connect to ${redact(engine.uri)}: ${(err as Error).message}`);
   }
-  const { app, ready, startJobs, flush } = createApp({
+  const { app, ready, startJobs, flush, stop } = createApp({
     config,
     db,
     clock: opts.clock ?? systemClock,
@@ -92,6 +92,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; clock
       if (running.size > 0) logger.warn({ running: running.size }, 'shutdown deadline passed; requests still running are cut off');
       await until(deadline, stopJobs().catch((err: unknown) => logger.warn({ err }, 'a background job failed while stopping')));
       await flush().catch((err: unknown) => logger.warn({ err }, 'could not write the account caches; they rebuild from entries'));
+      await stop(); // the heartbeat says this process stopped: others take over what it leaves at once
       await db.close();
       await engine.stop();
       logger.info('shutdown complete');

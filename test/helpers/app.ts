@@ -111,6 +111,7 @@ export async function startTestApp(
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await built.stop();
       await built.flush();
       if (!keepDatabase) await db.dropDatabase().catch(() => {});
       await db.close();

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/platform/clock.js';
 import { ArmedFaults } from '../../src/platform/faults.js';
+import { fingerprintOf, scopeOf } from '../../src/platform/http/idempotency.js';
 import { freshDbName, startTestApp, type ApiResponse, type TestApp } from '../helpers/app.js';
 import { expectError } from '../helpers/expect.js';
 import { balanceOf, earned, expectLedgerClean, historyOf, newKey, points, registerMember } from '../helpers/ledger.js';
@@ -160,25 +161,18 @@ describe('crash recovery: a retry on a new instance after the lease', () => {
   });
 });
 
-describe('crash recovery: a retry on the same instance before the lease ran out', () => {
+describe('crash recovery: a claim whose owner is gone is taken over at once, not after a lease', () => {
   it.each(['earn:before-insert', 'earn:after-insert'])(
-    'when the caller retries at once after a crash at %s, then the retry waits for the lease and the command lands once',
+    'when the caller retries on the same instance after a crash at %s, then the retry takes the dead attempt over at once and the command lands once',
     async (point) => {
       const c = cases.find((x) => x.point === point) as Case;
       const memberId = `same-${point.replace(/[^a-z]+/g, '-')}`;
       const key = newKey();
       const { crashed, send } = await crashOnce(c, memberId, key);
       try {
-        let settled = false;
-        const retry = send(crashed, key).then((r) => ((settled = true), r));
-        // The claim of the dead attempt is still leased: the retry polls for its answer (every 20 ms) and must not run.
-        await sleep(300);
-        expect(settled).toBe(false);
-        const landedSoFar = (await historyOf(observer, memberId)).length;
-        expect(landedSoFar).toBe(point === 'earn:after-insert' ? 1 : 0);
-
-        crashed.clock.advance({ seconds: 31 });
-        const res = await retry;
+        // The clock does not move: the dead attempt's claim is within its lease, but this process knows the request
+        // that made it is no longer running here.
+        const res = await send(crashed, key);
         expect(res.status, res.text).toBe(201);
         expect(res.body.entry.kind).toBe('earn');
         await expectLandedOnce(c, memberId, crashed);
@@ -188,6 +182,52 @@ describe('crash recovery: a retry on the same instance before the lease ran out'
       }
     },
   );
+
+  it('when the process that held the claim has stopped, then another instance takes the request over at once, with no clock advance', { timeout: 20_000 }, async () => {
+    const c = cases[1] as Case;
+    const memberId = 'stopped-owner';
+    const key = newKey();
+    const { crashed, send } = await crashOnce(c, memberId, key);
+    await crashed.close({ keepDatabase: true });
+    const other = await startTestApp({ dbName, clock: new ManualClock(START) });
+    try {
+      const res = await send(other, key);
+      expect(res.status, res.text).toBe(201);
+      await expectLandedOnce(c, memberId, other);
+    } finally {
+      await other.close({ keepDatabase: true });
+    }
+  });
+
+  it('when the claim is held by a live process whose request is slow, then another instance waits for its answer instead of running it again', async () => {
+    const memberId = 'slow-owner';
+    const slow = await startTestApp({ dbName, clock: new ManualClock(START) });
+    const other = await startTestApp({ dbName, clock: new ManualClock(new Date(START.getTime() + 120_000)) });
+    try {
+      await registerMember(slow, memberId);
+      const key = newKey();
+      // A claim of the live instance `slow` with no answer yet, as its request would leave while still running.
+      const body = { amount: 5, code: 'order' };
+      await slow.db.collection('idempotency_claims').insertOne({
+        _id: `${scopeOf({ role: 'service', sub: 'orders' }, key)}#1` as never,
+        fingerprint: fingerprintOf('POST', `/v1/members/${memberId}/points/earn`, body),
+        owner: slow.built.owner,
+        leaseUntil: new Date(START.getTime() + 600_000), // a live owner's claim holds for 10 minutes; the old lease was 30 s
+        createdAt: START,
+      });
+      let answered = false;
+      const waiting = points.earn(other, memberId, body, { key }).then((r) => ((answered = true), r));
+      await sleep(4000);
+      expect(answered).toBe(false);
+      expect((await historyOf(observer, memberId)).length).toBe(0);
+      await slow.close({ keepDatabase: true }); // its owner stops: the waiter takes over
+      const res = await waiting;
+      expect(res.status, res.text).toBe(201);
+      expect((await historyOf(observer, memberId)).length).toBe(1);
+    } finally {
+      await other.close({ keepDatabase: true });
+    }
+  });
 });
 
 describe('crash recovery: the expiry sweep', () => {

@@ -7,20 +7,30 @@ import { ensureCollection, insertOnce } from '../db/connection.js';
 import { AppError, conflict } from '../errors.js';
 import { InjectedCrash, noFaults, type Faults } from '../faults.js';
 import { errorBody } from './error-handler.js';
+import type { Liveness } from '../liveness.js';
 import type { Caller, Route, RouteResult } from './route.js';
 import type { IdempotencyInfo, RouteWrapper } from './router.js';
 
-/** A claim on one generation of a key: only its owner executes; `leaseUntil` lets a retry take over after a crash. */
-type ClaimDoc = { _id: string; fingerprint: string; leaseUntil: Date; createdAt: Date };
+/**
+ * A claim on one generation of a key: only its owner executes. A retry takes a claim over when its owner process is
+ * gone (it stopped, or its heartbeat went silent: seconds, see liveness.ts), or, whatever the owner, after `leaseUntil`.
+ */
+type ClaimDoc = { _id: string; fingerprint: string; owner?: string; leaseUntil: Date; createdAt: Date };
 /** The recorded answer of a generation (`abandoned` when it failed with a 5xx and a retry may run it again). */
 type ResultDoc = { _id: string; fingerprint: string; status: number; body: unknown; abandoned: boolean; createdAt: Date };
 
 const KEY = /^[\x20-\x7e]{1,128}$/;
-const LEASE_MS = 30_000;
+/** The longest a claim holds against retries while its owner lives (no request runs that long). */
+const LEASE_MS = 10 * 60_000;
 const WAIT_STEP_MS = 20;
 const MAX_GENERATIONS = 20;
 
 const sha = (...parts: string[]) => createHash('sha256').update(parts.join('\u0000')).digest('base64url');
+
+/** The caller-scoped id of a key: the same key from another caller is another key. */
+export const scopeOf = (caller: Caller, key: string) => sha(caller.role, caller.sub, key);
+/** What tells one request from another under a key: method, path and the body in canonical form. */
+export const fingerprintOf = (method: string, path: string, body: unknown) => sha(method, path, canonical(body ?? null));
 
 /** JSON with sorted keys, so the same body always has the same fingerprint. */
 function canonical(value: unknown): string {
@@ -40,7 +50,7 @@ function canonical(value: unknown): string {
  * the same key gets 409 IDEMPOTENCY_KEY_REUSED; concurrent repeats wait for the first. Records are inserts keyed by
  * _id (claim, then result), never conditional updates, so the guarantee holds on every engine we run on.
  */
-export function idempotencyWrapper(db: Connection, clock: Clock, faults: Faults = noFaults): { wrap: RouteWrapper; init: () => Promise<void>; purge: (before: Date) => Promise<{ claims: number; results: number }> } {
+export function idempotencyWrapper(db: Connection, clock: Clock, liveness: Pick<Liveness, 'owner' | 'isGone'>, faults: Faults = noFaults): { wrap: RouteWrapper; init: () => Promise<void>; purge: (before: Date) => Promise<{ claims: number; results: number }> } {
   const claimsModel = db.model('IdempotencyClaim', new Schema({}, { collection: 'idempotency_claims', strict: false, versionKey: false }));
   const resultsModel = db.model('IdempotencyResult', new Schema({}, { collection: 'idempotency_results', strict: false, versionKey: false }));
   const claims = claimsModel.collection as unknown as Collection<ClaimDoc>;
@@ -55,6 +65,16 @@ export function idempotencyWrapper(db: Connection, clock: Clock, faults: Faults 
     await insertOnce(results, { _id: id, fingerprint, status, body, abandoned, createdAt: clock.now() });
   }
 
+  /**
+   * Whether a claim's owner can no longer answer it. A claim of this very process is orphaned (a request of this scope
+   * here would be awaited before this one runs, so none is running); another process's is when that process is gone.
+   */
+  async function ownerGone(claim: ClaimDoc): Promise<boolean> {
+    if (claim.leaseUntil.getTime() <= clock.now().getTime()) return true;
+    if (!claim.owner) return false;
+    return claim.owner === liveness.owner || (await liveness.isGone(claim.owner));
+  }
+
   async function execute(
     ctx: Context,
     scope: string,
@@ -64,7 +84,7 @@ export function idempotencyWrapper(db: Connection, clock: Clock, faults: Faults 
     for (let gen = 1; gen <= MAX_GENERATIONS; ) {
       const id = `${scope}#${gen}`;
       const now = clock.now();
-      if (!(await insertOnce(claims, { _id: id, fingerprint, leaseUntil: new Date(now.getTime() + LEASE_MS), createdAt: now }))) {
+      if (!(await insertOnce(claims, { _id: id, fingerprint, owner: liveness.owner, leaseUntil: new Date(now.getTime() + LEASE_MS), createdAt: now }))) {
         const result = await results.findOne({ _id: `${id}/r` });
         if (result) {
           if (result.fingerprint !== fingerprint) throw reused();
@@ -76,11 +96,11 @@ export function idempotencyWrapper(db: Connection, clock: Clock, faults: Faults 
         }
         const claim = await claims.findOne({ _id: id });
         if (claim && claim.fingerprint !== fingerprint) throw reused();
-        if (claim && claim.leaseUntil.getTime() > clock.now().getTime()) {
+        if (claim && !(await ownerGone(claim))) {
           await new Promise((r) => setTimeout(r, WAIT_STEP_MS)); // another process is on it: wait for its answer
           continue;
         }
-        gen++; // its owner died: take the next generation over
+        gen++; // its owner is gone: take the next generation over
         continue;
       }
       const info: IdempotencyInfo = { scope, fingerprint, retry: gen > 1 };
@@ -110,8 +130,8 @@ export function idempotencyWrapper(db: Connection, clock: Clock, faults: Faults 
     if (!KEY.test(key)) {
       throw new AppError(400, 'IDEMPOTENCY_KEY_REQUIRED', 'send an Idempotency-Key header of 1–128 printable characters');
     }
-    const scope = sha(caller.role, caller.sub, key);
-    const fingerprint = sha(ctx.method, ctx.path, canonical(raw ?? null));
+    const scope = scopeOf(caller, key);
+    const fingerprint = fingerprintOf(ctx.method, ctx.path, raw);
     for (;;) {
       const pending = inflight.get(scope);
       if (!pending) break;
