@@ -96,6 +96,8 @@ export type FerretdbOptions = {
   postgresqlUrl: string;
   /** Persistent SQLite directory; by default a fresh temporary one that is removed on stop. */
   dataDir?: string;
+  /** `host:port` to listen on (default a free loopback port): a restarted engine can take its old address again. */
+  listen?: string;
   log?: (msg: string) => void;
 };
 
@@ -110,6 +112,7 @@ export async function startFerretdb(opts: FerretdbOptions): Promise<RunningEngin
     opts.backend === 'sqlite'
       ? ['-handler', 'sqlite', '-sqlite-url', `file:${(opts.dataDir ?? tempDir) as string}/`]
       : ['-handler', 'postgresql', '-postgresql-url', opts.postgresqlUrl];
+  if (opts.listen) args.push('-listen', opts.listen);
   if (opts.dataDir) await mkdir(opts.dataDir, { recursive: true });
 
   const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
