@@ -8,7 +8,7 @@ import { emptyState, type CheckinState, type RewardPlan } from './checkins.state
 
 /**
  * One committed check-in or make-up: `_id = <memberId>#<seq>`, seq counting the member's commits from 1, so the next
- * one is a unique insert at seq + 1 (as ledger entries are). `dayKey` (`<memberId>@<day>`) is unique too: a day is
+ * one is a unique insert at seq + 1 (as ledger entries are). `(memberId, day)` is unique too: a day is
  * checked at most once whatever the state says. Each entry carries the state after it and what its day pays.
  */
 export type CheckinEntry = {
@@ -19,7 +19,6 @@ export type CheckinEntry = {
   fingerprint: string | null;
   kind: 'checkin' | 'makeup';
   day: string;
-  dayKey: string;
   timezone: string;
   plan: RewardPlan;
   cost: number;
@@ -30,15 +29,15 @@ export type CheckinHead = { seq: number; state: CheckinState };
 type ConfigDoc = { _id: string; config: CheckinConfig; updatedAt: Date };
 
 export const checkinEntryId = (memberId: string, seq: number) => `${memberId}#${String(seq).padStart(10, '0')}`;
-export const dayKey = (memberId: string, day: string) => `${memberId}@${day}`;
 
 const HEADS_MAX = 100_000;
 
 export function checkinsStore(db: Connection) {
-  const logModel = db.model(
-    'CheckinEntry',
-    new Schema({ opId: { type: String, unique: true }, dayKey: { type: String, unique: true } }, { collection: 'checkin_log', strict: false, versionKey: false }),
-  );
+  const logSchema = new Schema({}, { collection: 'checkin_log', strict: false, versionKey: false });
+  // Prefixed by the shard key (memberId, docs/SCALING.md).
+  logSchema.index({ memberId: 1, opId: 1 }, { unique: true });
+  logSchema.index({ memberId: 1, day: 1 }, { unique: true });
+  const logModel = db.model('CheckinEntry', logSchema);
   const configModel = db.model('CheckinConfig', new Schema({}, { collection: 'checkin_config', strict: false, versionKey: false }));
   const hintsModel = db.model('CheckinHead', new Schema({}, { collection: 'checkin_heads', strict: false, versionKey: false }));
   const hints = hintsModel.collection as unknown as Collection<{ _id: string; seq: number; state: CheckinState }>;
@@ -108,11 +107,9 @@ export function checkinsStore(db: Connection) {
     async findByOpId(memberId: string, opId: string, newestSeq: number): Promise<CheckinEntry | null> {
       const seqs = Array.from({ length: Math.min(8, newestSeq) }, (_, i) => newestSeq - i);
       const recent = await Promise.all(seqs.map((seq) => get(memberId, seq)));
-      return recent.find((e) => e?.opId === opId) ?? (await log.findOne({ opId }));
+      return recent.find((e) => e?.opId === opId) ?? (await log.findOne({ memberId, opId }));
     },
 
-    /** The entry that checked a day, if any (a scan on engines without secondary indexes: rare paths only). */
-    findByDay: (memberId: string, day: string) => log.findOne({ dayKey: dayKey(memberId, day) }),
 
     /** The newest entry whose day is in `month` or before (months of entries never decrease along seq). */
     async newestUpToMonth(memberId: string, head: CheckinHead, month: string): Promise<CheckinEntry | null> {

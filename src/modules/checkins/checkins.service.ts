@@ -12,7 +12,7 @@ import type { TaskEffect } from '../events/index.js';
 import { COMMIT_ATTEMPTS, derivedOpId, landed, raceBackoff, type LedgerService, type Operation } from '../ledger/index.js';
 import type { MembersService, MemberView } from '../members/index.js';
 import type { TierChange } from '../tiers/index.js';
-import { checkinEntryId, dayKey, type CheckinEntry, type CheckinHead, type CheckinsStore } from './checkins.model.js';
+import { checkinEntryId, type CheckinEntry, type CheckinHead, type CheckinsStore } from './checkins.model.js';
 import type { CheckinConfig } from './checkins.schemas.js';
 import * as rules from './checkins.state.js';
 import type { CheckinState, RewardPlan } from './checkins.state.js';
@@ -99,7 +99,6 @@ export function checkinsService(deps: CheckinsDeps) {
         seq,
         opId: op.opId,
         fingerprint: op.fingerprint ?? null,
-        dayKey: dayKey(memberId, draft.day),
         at: now,
         ...draft,
       };
@@ -214,7 +213,7 @@ export function checkinsService(deps: CheckinsDeps) {
       await settle(member, committed, SYSTEM, true);
       return;
     }
-    const spend = await deps.points.findOperation(makeupSpendOp(op));
+    const spend = await deps.points.findOperation(memberId, makeupSpendOp(op));
     if (!spend) return;
     const { config } = await program.get();
     const day = String(record.data.day);

@@ -137,11 +137,11 @@ export function eventsService(deps: EventsDeps) {
    * The entries an order earned: from its link record, or — when the event that paid it died before writing that record
    * and was never retried — from the ledgers by the payments' op ids (a scan on FerretDB v1: rare by construction).
    */
-  async function orderEntries(order: OrderDoc): Promise<Omit<OrderEntriesDoc, '_id'>> {
+  async function orderEntries(memberId: string, order: OrderDoc): Promise<Omit<OrderEntriesDoc, '_id'>> {
     const links = await repo.getEntries(order._id);
     if (links) return links;
     const find = async (ledger: 'points' | 'growth') => {
-      const entry = await ledgers[ledger].findOperation(eventOpId(ledger, order.eventScope));
+      const entry = await ledgers[ledger].findOperation(memberId, eventOpId(ledger, order.eventScope));
       return entry ? { entryId: entry._id, amount: entry.points } : null;
     };
     return { points: await find('points'), growth: await find('growth') };
@@ -155,7 +155,7 @@ export function eventsService(deps: EventsDeps) {
     const slots = await repo.takeRefundSlot(orderKey, scope, Number(event.properties.amount), clock.now());
     const refunded = slots.reduce((sum, s) => sum + s.amount, 0);
     const share = Math.min(refunded / order.orderAmount, 1);
-    const earned = await orderEntries(order);
+    const earned = await orderEntries(member.memberId, order);
     for (const ledger of ['points', 'growth'] as const) {
       const link = earned[ledger];
       if (!link) continue;

@@ -18,7 +18,7 @@ export type CheckReport = {
  * Verifies the invariants of PRODUCT.md §4 over the whole store, account by account, from the entries alone:
  * seq runs 1..n without gaps; each entry's state is internally consistent; available + held equals the running sum
  * of amounts; lifetime totals equal the running sums by kind; a negative available only comes with a debt; op ids are
- * unique; no lot holds free points after it expired; every lot that will expire and every hold that will time out is
+ * unique per account; no lot holds free points after it expired; every lot that will expire and every hold that will time out is
  * recorded as due work (else no sweep would ever reach it); and the accounts cache is compared with the last entry.
  */
 export async function checkLedger(db: Connection, name = 'points'): Promise<CheckReport> {
@@ -43,8 +43,10 @@ export async function checkLedger(db: Connection, name = 'points'): Promise<Chec
     const where = `account ${e.memberId} seq ${e.seq}`;
     if (e.seq !== account.seq + 1) report.violations.push(`${where}: expected seq ${account.seq + 1} (a gap or a duplicate)`);
     account.seq = e.seq;
-    if (opIds.has(e.opId)) report.violations.push(`${where}: operation ${e.opId} landed twice`);
-    opIds.add(e.opId);
+    // An operation always lands on one member's account, so op ids are unique per account (docs/SCALING.md).
+    const op = `${e.memberId}|${e.opId}`;
+    if (opIds.has(op)) report.violations.push(`${where}: operation ${e.opId} landed twice`);
+    opIds.add(op);
     if (!Number.isSafeInteger(e.amount) || !Number.isSafeInteger(e.points)) report.violations.push(`${where}: a non-integer amount`);
     account.sum += e.amount;
     switch (e.kind) {

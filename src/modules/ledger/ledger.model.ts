@@ -99,10 +99,11 @@ export function parseEntryId(id: string): { memberId: string; seq: number } | un
  * (FerretDB v1 included) does quickly and atomically.
  */
 export function ledgerStore(db: Connection, name: string, logger: Logger, faults: Faults = noFaults) {
-  const entriesModel = db.model(
-    `${name}Entry`,
-    new Schema({ opId: { type: String, unique: true }, reverses: { type: String, index: true } }, { collection: `${name}_entries`, strict: false, versionKey: false }),
-  );
+  const entriesSchema = new Schema({}, { collection: `${name}_entries`, strict: false, versionKey: false });
+  // Prefixed by the shard key (memberId, docs/SCALING.md): an operation always lands on one member's account.
+  entriesSchema.index({ memberId: 1, opId: 1 }, { unique: true });
+  entriesSchema.index({ memberId: 1, reverses: 1 });
+  const entriesModel = db.model(`${name}Entry`, entriesSchema);
   const accountsModel = db.model(`${name}Account`, new Schema({}, { collection: `${name}_accounts`, strict: false, versionKey: false }));
   const entries = entriesModel.collection as unknown as Collection<EntryDoc>;
   const outcomes = entriesModel.collection as unknown as Collection<Outcome>;
@@ -232,7 +233,7 @@ export function ledgerStore(db: Connection, name: string, logger: Logger, faults
     },
 
     /** The entry an operation committed, if any (a scan on engines without secondary indexes: recovery paths only). */
-    findByOpId: (opId: string) => entries.findOne({ opId }),
+    findByOpId: (memberId: string, opId: string) => entries.findOne({ memberId, opId }),
 
     /** Entries of a member, newest first, before `beforeSeq`, read by _id (never a scan). */
     async page(memberId: string, beforeSeq: number, count: number): Promise<EntryDoc[]> {

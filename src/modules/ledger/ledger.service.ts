@@ -475,8 +475,8 @@ export function ledgerService(deps: LedgerDeps) {
     },
 
     getEntry: (id: string) => store.get(id),
-    /** The entry an operation committed, if any: a scan on FerretDB v1, for recovery paths only. */
-    findOperation: (opId: string) => store.findByOpId(opId),
+    /** The entry an operation committed on a member's account, if any: a scan on FerretDB v1, for recovery paths only. */
+    findOperation: (memberId: string, opId: string) => store.findByOpId(memberId, opId),
     flush: () => store.flush(),
   };
 }

@@ -133,12 +133,21 @@ export async function insertOnce<T extends Document>(collection: Collection<T>, 
   }
 }
 
-/** Creates a model's collection and declared indexes; an existing collection is fine. */
-export async function ensureCollection(model: { createCollection(): Promise<unknown>; createIndexes(): Promise<unknown> }): Promise<void> {
+/**
+ * Creates a model's collection and makes its indexes exactly the declared ones: missing ones are built and ones no
+ * longer declared are dropped (an index replaced, e.g. a unique op id now prefixed by the shard key, docs/SCALING.md).
+ * An existing collection is fine; two processes starting at once may race on an index, so one retry follows.
+ */
+export async function ensureCollection(model: { createCollection(): Promise<unknown>; syncIndexes(): Promise<unknown> }): Promise<void> {
   try {
     await model.createCollection();
   } catch (err) {
     if ((err as { code?: number }).code !== 48) throw err; // NamespaceExists
   }
-  await model.createIndexes();
+  try {
+    await model.syncIndexes();
+  } catch {
+    await new Promise((r) => setTimeout(r, 200));
+    await model.syncIndexes();
+  }
 }
