@@ -16,13 +16,17 @@ export interface Faults {
 export const noFaults: Faults = { at: () => {} };
 
 export class ArmedFaults implements Faults {
-  private readonly armed = new Set<string>();
+  private readonly armed = new Map<string, Error | undefined>();
 
-  arm(point: string): void {
-    this.armed.add(point);
+  /** The next pass through `point` throws: an InjectedCrash (the process dies there), or `error` (a step fails). */
+  arm(point: string, error?: Error): void {
+    this.armed.set(point, error);
   }
 
   at(point: string): void {
-    if (this.armed.delete(point)) throw new InjectedCrash(point);
+    if (!this.armed.has(point)) return;
+    const error = this.armed.get(point);
+    this.armed.delete(point);
+    throw error ?? new InjectedCrash(point);
   }
 }

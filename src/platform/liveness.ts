@@ -11,8 +11,12 @@ type HeartbeatDoc = { _id: string; beat: number; at: Date; stopped: boolean };
 const BEAT_MS = 1000;
 /** A process whose beat this one has watched stand still this long is taken for dead (3 missed beats). */
 const SILENCE_MS = 3000;
-/** A heartbeat older than this by the wall clock is dead at once (generous, for clocks that disagree). */
-const STALE_MS = 15_000;
+/**
+ * A heartbeat older than this by the wall clock is dead at once, without watching it: a waiter meeting a chain of dead
+ * claim owners does not pay SILENCE_MS for each. Clocks that disagree by more only make a live owner's work run twice,
+ * which every layer below the claim makes harmless (op ids); within it, a live owner is never misjudged.
+ */
+const STALE_MS = 5000;
 /** How often a waiter re-reads one owner's heartbeat. */
 const RECHECK_MS = 250;
 

@@ -259,3 +259,37 @@ describe('crash recovery: the expiry sweep', () => {
     },
   );
 });
+
+describe('crash recovery: an answer that cannot be recorded', () => {
+  const lost = () => Object.assign(new Error('connection lost'), { name: 'MongoNetworkError' });
+
+  it.each([
+    ['a step fails after the commit', 'earn:after-insert', 503],
+    ['the answer cannot be recorded', 'idempotency:before-record', 201],
+  ] as const)(
+    'when %s and the database also refuses to record the attempt as abandoned, then a retry on another instance takes the key over once the database answers again',
+    { timeout: 30_000 },
+    async (_what, point, firstStatus) => {
+      const faults = new ArmedFaults();
+      const owner = await startTestApp({ dbName, faults, clock: new ManualClock(START) });
+      const other = await startTestApp({ dbName, clock: new ManualClock(START) });
+      try {
+        const memberId = `unrecorded-${point.replace(/[^a-z]+/g, '-')}`;
+        await registerMember(owner, memberId);
+        const key = newKey();
+        faults.arm(point, lost());
+        faults.arm('idempotency:before-abandon', lost());
+        const first = await points.earn(owner, memberId, { amount: 7, code: 'order' }, { key });
+        expect(first.status, first.text).toBe(firstStatus);
+        // The owner lives on (its heartbeat beats): the retry must not wait out its claim's 10-minute hold.
+        const retried = await points.earn(other, memberId, { amount: 7, code: 'order' }, { key });
+        expect(retried.status, retried.text).toBe(201);
+        expect(retried.headers.get('idempotent-replayed')).toBe('true');
+        expect(await historyOf(observer, memberId)).toHaveLength(1);
+      } finally {
+        await other.close({ keepDatabase: true });
+        await owner.close({ keepDatabase: true });
+      }
+    },
+  );
+});

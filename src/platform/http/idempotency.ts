@@ -23,6 +23,7 @@ const KEY = /^[\x20-\x7e]{1,128}$/;
 /** The longest a claim holds against retries while its owner lives (no request runs that long). */
 const LEASE_MS = 10 * 60_000;
 const WAIT_STEP_MS = 20;
+const ABANDON_RETRY_MS = 500;
 const MAX_GENERATIONS = 20;
 
 const sha = (...parts: string[]) => createHash('sha256').update(parts.join('\u0000')).digest('base64url');
@@ -60,6 +61,39 @@ export function idempotencyWrapper(db: Connection, clock: Clock, liveness: Pick<
 
   const replay = (r: ResultDoc): RouteResult => ({ status: r.status, body: r.body, headers: { 'Idempotent-Replayed': 'true' } });
   const reused = () => conflict('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used for a different request');
+
+  /** Abandoned attempts not yet recorded as such (the database failed then too), retried until they land. */
+  const unrecorded = new Map<string, string>();
+  let retryTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * Records that an attempt failed, so a waiter takes the key over at once. Its owner lives on, so nothing else would
+   * ever tell a waiter the attempt is over: if the database refuses this record too, it is retried in the background
+   * until it lands (the claim's 10-minute hold must never be what frees the key).
+   */
+  async function abandon(id: string, fingerprint: string): Promise<void> {
+    try {
+      faults.at('idempotency:before-abandon');
+      await record(id, fingerprint, 500, null, true);
+    } catch {
+      unrecorded.set(id, fingerprint);
+      retryTimer ??= setTimeout(retryAbandons, ABANDON_RETRY_MS);
+      retryTimer.unref();
+    }
+  }
+
+  async function retryAbandons(): Promise<void> {
+    for (const [id, fingerprint] of unrecorded) {
+      try {
+        await record(id, fingerprint, 500, null, true);
+        unrecorded.delete(id);
+      } catch {
+        break; // the database is still away: try again later
+      }
+    }
+    retryTimer = unrecorded.size > 0 ? setTimeout(retryAbandons, ABANDON_RETRY_MS) : undefined;
+    retryTimer?.unref();
+  }
 
   async function record(id: string, fingerprint: string, status: number, body: unknown, abandoned = false): Promise<void> {
     await insertOnce(results, { _id: id, fingerprint, status, body, abandoned, createdAt: clock.now() });
@@ -104,22 +138,28 @@ export function idempotencyWrapper(db: Connection, clock: Clock, liveness: Pick<
         continue;
       }
       const info: IdempotencyInfo = { scope, fingerprint, retry: gen > 1 };
+      let result: RouteResult;
       try {
-        const result = await run(info);
-        faults.at('idempotency:before-record');
-        await record(`${id}/r`, fingerprint, result.status, result.body);
-        return result;
+        result = await run(info);
       } catch (err) {
         if (err instanceof InjectedCrash) throw err; // a dead process records nothing: its claim's lease must run out
-        if (err instanceof AppError && err.status < 500) {
-          const body = errorBody(err, ctx.state.requestId as string);
-          await record(`${id}/r`, fingerprint, err.status, body);
-          return { status: err.status, body };
+        if (!(err instanceof AppError && err.status < 500)) {
+          // A crash-like failure: leave the answer open so a retry runs the operation again (it is idempotent below).
+          await abandon(`${id}/r`, fingerprint);
+          throw err;
         }
-        // A crash-like failure: leave the answer open so a retry runs the operation again (it is idempotent below).
-        await record(`${id}/r`, fingerprint, 500, null, true).catch(() => {});
-        throw err;
+        result = { status: err.status, body: errorBody(err, ctx.state.requestId as string) };
       }
+      try {
+        faults.at('idempotency:before-record');
+        await record(`${id}/r`, fingerprint, result.status, result.body);
+      } catch (err) {
+        if (err instanceof InjectedCrash) throw err;
+        // The operation is done but its answer is not recorded: answer it, and let a repeat run it again (the layers
+        // below replay what landed), as after a crash.
+        await abandon(`${id}/r`, fingerprint);
+      }
+      return result;
     }
     throw new AppError(503, 'CONTENTION', 'too many attempts under this idempotency key; retry later');
   }
