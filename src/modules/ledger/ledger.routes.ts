@@ -8,7 +8,8 @@ import {
   adjustBody, captureBody, decodeCursor, earnBody, encodeCursor, entryParams, entryResponse, historyQuery, historyResponse,
   holdBody, holdParams, holdResponse, memberPointsParams, reverseBody, spendBody, toBalanceView, toEntryView, balanceView,
 } from './ledger.schemas.js';
-import { keyedOperation, type LedgerService, type Operation, type ResolutionRequest } from './ledger.service.js';
+import { keyedOperation, type Operation, type ResolutionRequest } from './ledger.commit.js';
+import type { LedgerService } from './ledger.service.js';
 
 type Idem = RouteInput<unknown, unknown, unknown>['idempotency'];
 
