@@ -172,3 +172,23 @@ describe('clocks that disagree between processes', () => {
     }
   });
 });
+
+describe('reversals of an entry older than the state lists', () => {
+  it('when reversals of one old entry race on three instances, then exactly what was left of it is taken back', async () => {
+    await registerMember(a, 'old-race');
+    const old = await earned(a, 'old-race', 100);
+    expect((await points.reverse(a, old.body.entry.id, { amount: 10, code: 'order_refund' })).status).toBe(201);
+    for (let i = 0; i < 35; i++) {
+      const e = await earned(a, 'old-race', 1);
+      expect((await points.reverse(a, e.body.entry.id, { amount: 1, code: 'order_refund' })).status).toBe(201);
+    }
+    const results = await Promise.all(
+      Array.from({ length: 15 }, (_, i) => points.reverse(instances[i % 3] as TestApp, old.body.entry.id, { amount: 10, code: 'order_refund' })),
+    );
+    const landed = results.filter((r) => r.status === 201);
+    expect(landed).toHaveLength(9);
+    for (const r of results.filter((x) => x.status !== 201)) expect(['ALREADY_REVERSED', 'REVERSAL_EXCEEDS_ENTRY']).toContain(r.body.error.code);
+    expect(await balanceOf(a, 'old-race')).toMatchObject({ available: 0, debt: 0 });
+    await expectLedgerClean(instances);
+  });
+});
