@@ -33,6 +33,7 @@ const report = await runFaults({
 out(`requests answered: ${report.requests} (${report.retried} needed more than one attempt)`);
 out(`kills: ${report.kills.outside} from outside, ${report.kills.atCrashPoint} at a crash point, ${report.kills.engine} of the engine`);
 out(`time to answer a retried request: p50 ${report.recovery.p50} ms, p99 ${report.recovery.p99} ms, max ${report.recovery.max} ms`);
+for (const r of report.slowest) out(`  slow: ${r.what} took ${r.ms} ms: ${r.trail}`);
 out(`answers: ${Object.entries(report.answers).sort().map(([k, v]) => `${k}: ${v}`).join(', ')}`);
 out(`HTTP 500 answers: ${report.http500}`);
 for (const line of [...report.balanceMismatches, ...report.replayMismatches, ...report.violations]) out(`PROBLEM ${line}`);

@@ -40,6 +40,8 @@ export type FaultRunReport = {
   kills: { outside: number; atCrashPoint: number; engine: number };
   /** How long a request that needed more than one attempt took from its first attempt to its answer, ms. */
   recovery: { p50: number; p99: number; max: number };
+  /** The retried requests that took longest, with what each attempt met (ms since the first, process, outcome). */
+  slowest: Array<{ what: string; ms: number; trail: string }>;
   /** Answers with status 500 (a 500 must never happen; 503 is the answer while the engine is down). */
   http500: number;
   answers: Record<string, number>;
@@ -76,7 +78,7 @@ export async function runFaults(opts: FaultRunOptions): Promise<FaultRunReport> 
   const secret = generateSecret();
   const token = serviceToken(secret, 'faults');
   const report: FaultRunReport = {
-    requests: 0, retried: 0, kills: { outside: 0, atCrashPoint: 0, engine: 0 }, recovery: { p50: 0, p99: 0, max: 0 },
+    requests: 0, retried: 0, kills: { outside: 0, atCrashPoint: 0, engine: 0 }, recovery: { p50: 0, p99: 0, max: 0 }, slowest: [],
     http500: 0, answers: {}, balanceMismatches: [], replayMismatches: [], violations: [],
   };
 
@@ -121,6 +123,8 @@ export async function runFaults(opts: FaultRunOptions): Promise<FaultRunReport> 
   async function settle(op: Omit<Op, 'key'> & { key?: string }): Promise<Answer> {
     const key = op.key ?? randomUUID();
     const started = performance.now();
+    const trail: string[] = [];
+    const note = (slot: number, what: string) => trail.push(`${Math.round(performance.now() - started)}ms p${slot} ${what}`);
     for (let attempt = 1; ; attempt++) {
       const up = live();
       const target = up[Math.floor(Math.random() * up.length)];
@@ -128,6 +132,7 @@ export async function runFaults(opts: FaultRunOptions): Promise<FaultRunReport> 
         await sleep(50);
         continue;
       }
+      const slot = servers.indexOf(target);
       let res: Response;
       try {
         res = await fetch(`${target.url as string}${op.path}`, {
@@ -136,20 +141,26 @@ export async function runFaults(opts: FaultRunOptions): Promise<FaultRunReport> 
           body: JSON.stringify(op.body),
           signal: AbortSignal.timeout(60_000),
         });
-      } catch {
+      } catch (err) {
+        note(slot, ((err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name) || 'error');
         await sleep(50 + Math.random() * 150);
         continue;
       }
       const body = (await res.json().catch(() => ({}))) as Answer['body'];
       if (res.status >= 500) {
+        note(slot, `${res.status} ${body.error?.code ?? ''}`);
         if (res.status === 500) report.http500++;
         await sleep(50 + Math.random() * 150);
         continue;
       }
       report.requests++;
       if (attempt > 1) {
+        note(slot, String(res.status));
         report.retried++;
-        waits.push(performance.now() - started);
+        const ms = performance.now() - started;
+        waits.push(ms);
+        slowest.push({ what: `${op.kind} ${op.path}`, ms: Math.round(ms), trail: trail.join(', ') });
+        slowest.sort((x, y) => y.ms - x.ms).splice(5);
       }
       const label = `${op.kind} ${res.status}${body.error ? ` ${body.error.code}` : ''}`;
       report.answers[label] = (report.answers[label] ?? 0) + 1;
@@ -159,6 +170,7 @@ export async function runFaults(opts: FaultRunOptions): Promise<FaultRunReport> 
     }
   }
   const waits: number[] = [];
+  const slowest: FaultRunReport['slowest'] = [];
   const sample: Array<{ op: Op; answer: Answer }> = [];
 
   // Members, each with an opening balance, registered before any fault.
@@ -177,6 +189,7 @@ export async function runFaults(opts: FaultRunOptions): Promise<FaultRunReport> 
   report.answers = {};
   sample.length = 0; // registration is not an idempotent route: only ledger requests are replayed
   waits.length = 0;
+  slowest.length = 0;
 
   /** One member-level operation chosen at random, applied to the expected balance by its answer. */
   async function oneOperation(): Promise<void> {
@@ -278,6 +291,7 @@ export async function runFaults(opts: FaultRunOptions): Promise<FaultRunReport> 
     await rm(dataDir, { recursive: true, force: true });
   }
   const sorted = waits.sort((x, y) => x - y);
+  report.slowest = slowest;
   report.recovery = { p50: Math.round(percentile(sorted, 0.5)), p99: Math.round(percentile(sorted, 0.99)), max: Math.round(sorted.at(-1) ?? 0) };
   return report;
 }
