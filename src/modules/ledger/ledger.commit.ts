@@ -153,10 +153,12 @@ export function committer(deps: CommitDeps, queue: KeyedQueue) {
       };
       // A lot that starts holding free points, or a new hold, is recorded as due work before the entry that opens it
       // lands: the sweep finds it there, whatever becomes of this process or of the accounts cache.
+      // So is the total of each reversed entry it drops from the state's list (a later reversal of it reads it there).
       const owed = rules.openedDue(head.state, draft.state);
-      if (owed.length > 0) {
-        await deps.due.owe(owed.map((o) => ({ _id: dueRecordId(deps.name, id, o.item), kind: dueKind, memberId, dueAt: o.dueAt, data: {} })));
-      }
+      await Promise.all([
+        owed.length > 0 ? deps.due.owe(owed.map((o) => ({ _id: dueRecordId(deps.name, id, o.item), kind: dueKind, memberId, dueAt: o.dueAt, data: {} }))) : undefined,
+        draft.dropped ? store.recordDropped(memberId, seq, opId, draft.dropped) : undefined,
+      ]);
       faults.at(`${command}:before-insert`);
       try {
         await store.insert(entry);
@@ -275,7 +277,13 @@ export function committer(deps: CommitDeps, queue: KeyedQueue) {
     taken: holdNotActive,
   });
 
-  return { commit, run, settleDue, resolutionOp, timeOf };
+  /** For commands that consume points: first settles what is due on the account this process knows, then commits. */
+  async function settleAndCommit(...args: Parameters<typeof commit>): Promise<CommandResult> {
+    await settleDue(args[0], clock.now());
+    return commit(...args);
+  }
+
+  return { commit, settleAndCommit, run, settleDue, resolutionOp, timeOf };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { Schema, type Connection } from 'mongoose';
 import type { Collection } from 'mongodb';
-import { ensureCollection } from '../../platform/db/connection.js';
+import { ensureCollection, insertOnce } from '../../platform/db/connection.js';
 import { lastOfRun } from '../../platform/db/last-of-run.js';
 import { Lru } from '../../platform/lru.js';
 import { noFaults, type Faults } from '../../platform/faults.js';
@@ -48,6 +48,13 @@ export type RefusalDoc = {
   error: { status: number; code: string; message: string; details?: Record<string, unknown> };
   createdAt: Date;
 };
+
+/**
+ * How much of a reversed entry was reversed when an entry (`seq`, `opId`) dropped it from the state's list, or reversed
+ * it again after: `_id = <target entry id>#<n>`, n counting from 1 per target, so the newest is found by _id alone.
+ */
+export type ReversalRecord = { _id: string; memberId: string; target: string; seq: number; opId: string; total: number; createdAt: Date };
+const reversalId = (targetId: string, n: number) => `${targetId}#${n}`;
 
 /** What an operation left under its op id: an entry, or a recorded refusal. */
 export type Outcome = EntryDoc | RefusalDoc;
@@ -102,8 +109,9 @@ export function ledgerStore(db: Connection, name: string, logger: Logger, faults
   const entriesSchema = new Schema({}, { collection: `${name}_entries`, strict: false, versionKey: false });
   // Prefixed by the shard key (memberId, docs/SCALING.md): an operation always lands on one member's account.
   entriesSchema.index({ memberId: 1, opId: 1 }, { unique: true });
-  entriesSchema.index({ memberId: 1, reverses: 1 });
   const entriesModel = db.model(`${name}Entry`, entriesSchema);
+  const reversalsModel = db.model(`${name}Reversal`, new Schema({}, { collection: `${name}_reversals`, strict: false, versionKey: false }));
+  const reversals = reversalsModel.collection as unknown as Collection<ReversalRecord>;
   const accountsModel = db.model(`${name}Account`, new Schema({}, { collection: `${name}_accounts`, strict: false, versionKey: false }));
   const entries = entriesModel.collection as unknown as Collection<EntryDoc>;
   const outcomes = entriesModel.collection as unknown as Collection<Outcome>;
@@ -168,6 +176,10 @@ export function ledgerStore(db: Connection, name: string, logger: Logger, faults
     flushTimer.unref();
   }
 
+  /** The number of the newest reversal record of an entry (0 if none), by a doubling then halving search over _ids. */
+  const lastReversal = async (targetId: string) =>
+    (await lastOfRun({ n: 0, doc: true }, async (n) => ((await reversals.findOne({ _id: reversalId(targetId, n) }, { projection: { _id: 1 } })) ? true : null))).n;
+
   /** Follows entries forward from a known head to the newest (one read when it is the newest already). */
   async function probeForward(memberId: string, from: Head): Promise<Head> {
     const last = await lastOfRun({ n: from.seq, doc: { state: from.state, at: from.at } }, async (n) => {
@@ -183,6 +195,7 @@ export function ledgerStore(db: Connection, name: string, logger: Logger, faults
     async init(): Promise<void> {
       await ensureCollection(entriesModel);
       await ensureCollection(accountsModel);
+      await ensureCollection(reversalsModel);
     },
 
     /** The latest head this process knows, without touching the database; verify with `freshHead` for reads. */
@@ -227,9 +240,37 @@ export function ledgerStore(db: Connection, name: string, logger: Logger, faults
     },
 
     /** How much of `targetId` its reversal entries up to `upToSeq` took back (for entries older than the state's list). */
+    /**
+     * How much of `targetId` is reversed as of the head at `upToSeq`, for an entry the state no longer lists: the total
+     * of its newest reversal record whose entry landed at or before that seq (reads by _id only: the record chain's
+     * end is found by a doubling then halving search, and each candidate is checked against the entry at its seq).
+     */
     async reversedSoFar(memberId: string, targetId: string, upToSeq: number): Promise<number> {
-      const found = await entries.find({ memberId, reverses: targetId }, { projection: { seq: 1, points: 1 } }).toArray();
-      return found.filter((e) => e.seq <= upToSeq).reduce((sum, e) => sum + e.points, 0);
+      for (let n = await lastReversal(targetId); n >= 1; n--) {
+        const r = await reversals.findOne({ _id: reversalId(targetId, n) });
+        if (!r || r.seq > upToSeq) continue;
+        const e = await entries.findOne({ _id: entryId(memberId, r.seq) }, { projection: { opId: 1 } });
+        if (e?.opId === r.opId) return r.total;
+      }
+      return 0;
+    },
+
+    /**
+     * Records, before the entry at `seq` (op `opId`) lands, the totals of the reversed entries it drops from the state's
+     * list: each as the next record of that entry's chain (a unique insert; one taken by a racing writer moves on).
+     * A record whose entry never lands is ignored by `reversedSoFar`.
+     */
+    async recordDropped(memberId: string, seq: number, opId: string, dropped: Array<{ entry: string; amount: number }>): Promise<void> {
+      await Promise.all(
+        dropped.map(async (d) => {
+          const record = (n: number) => ({ _id: reversalId(d.entry, n), memberId, target: d.entry, seq, opId, total: d.amount, createdAt: new Date() });
+          let n = await lastReversal(d.entry);
+          // A slot taken by a writer racing on this entry: the next one (racing writers are few; 64 is a bug).
+          for (let tries = 0; !(await insertOnce(reversals, record(++n))); tries++) {
+            if (tries === 64) throw new Error(`cannot record the reversals of ${d.entry}`);
+          }
+        }),
+      );
     },
 
     /** The entry an operation committed, if any (a scan on engines without secondary indexes: recovery paths only). */

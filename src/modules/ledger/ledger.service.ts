@@ -34,7 +34,7 @@ export type LedgerDeps = {
 export function ledgerService(deps: LedgerDeps) {
   const { store, clock } = deps;
   const queue = new KeyedQueue();
-  const { commit, run, settleDue, resolutionOp } = committer(deps, queue);
+  const { commit, settleAndCommit, run, settleDue, resolutionOp } = committer(deps, queue);
   const dueKind = dueKindOf(deps.name);
   deps.due.on(dueKind, async (record) => {
     await queue.run(record.memberId, () => settleDue(record.memberId, clock.now(), true));
@@ -42,21 +42,10 @@ export function ledgerService(deps: LedgerDeps) {
 
   /**
    * For a reversal: how much of an entry older than the reversed entries the state lists was reversed as of `head`,
-   * summed from its reversal entries (an index lookup on MongoDB, a scan on FerretDB v1: only for such old entries).
-   * Summed once per command: when a lost race moves the head on, only the entries since are read (by _id).
+   * from the records written when it left the list (a few reads by _id), for each head the reversal is decided on.
    */
-  function reversalsOf(memberId: string, targetId: string) {
-    let known: { seq: number; total: number } | undefined;
-    return async (head: Head): Promise<number | undefined> => {
-      if (!rules.reversalsUnlisted(head.state, targetId)) return undefined;
-      if (!known || head.seq < known.seq) known = { seq: head.seq, total: await store.reversedSoFar(memberId, targetId, head.seq) };
-      else if (head.seq > known.seq) {
-        const since = await store.page(memberId, head.seq + 1, head.seq - known.seq);
-        known = { seq: head.seq, total: known.total + since.filter((e) => e.reverses === targetId).reduce((sum, e) => sum + e.points, 0) };
-      }
-      return known.total;
-    };
-  }
+  const reversalsOf = (memberId: string, targetId: string) => async (head: Head) =>
+    rules.reversalsUnlisted(head.state, targetId) ? store.reversedSoFar(memberId, targetId, head.seq) : undefined;
 
   function memberOf(id: string): string {
     const parsed = parseEntryId(id);
@@ -87,33 +76,18 @@ export function ledgerService(deps: LedgerDeps) {
 
     /** Spends points, soonest-expiring lots first. Errors: 404, 409 MEMBER_FROZEN, 409 INSUFFICIENT_POINTS. */
     async spendPoints(memberId: string, input: { amount: number; code: string; ref?: Ref }, op: Operation) {
-      return run(
-        memberId,
-        op,
-        'spend',
-        async () => {
-          await settleDue(memberId, clock.now());
-          return commit(memberId, op, 'spend', input, (state, now) => rules.spend(state, input.amount, now));
-        },
-        () => deps.assertActive(memberId),
-      );
+      const spend = () => settleAndCommit(memberId, op, 'spend', input, (state, now) => rules.spend(state, input.amount, now));
+      return run(memberId, op, 'spend', spend, () => deps.assertActive(memberId));
     },
 
     /** Reserves points until captured, released or timed out. Errors: 404, 409 MEMBER_FROZEN, 409 INSUFFICIENT_POINTS. */
     async holdPoints(memberId: string, input: { amount: number; code: string; ref?: Ref; ttlSeconds?: number }, op: Operation) {
       const ttl = input.ttlSeconds ?? deps.policy.holdTtlSeconds;
-      return run(
-        memberId,
-        op,
-        'hold',
-        async () => {
-          await settleDue(memberId, clock.now());
-          return commit(memberId, op, 'hold', input, (state, now, nextId) =>
-            rules.hold(state, nextId, input.amount, new Date(now.getTime() + ttl * 1000), input.code, now),
-          );
-        },
-        () => deps.assertActive(memberId),
-      );
+      const hold = () =>
+        settleAndCommit(memberId, op, 'hold', input, (state, now, nextId) =>
+          rules.hold(state, nextId, input.amount, new Date(now.getTime() + ttl * 1000), input.code, now),
+        );
+      return run(memberId, op, 'hold', hold, () => deps.assertActive(memberId));
     },
 
     /**
@@ -135,13 +109,12 @@ export function ledgerService(deps: LedgerDeps) {
       if (!holdEntry || holdEntry.kind !== 'hold') throw notFound('hold');
       // A retry after a crash must find its own landed resolution, not answer HOLD_NOT_ACTIVE for it.
       const op = resolutionOp(holdId, actor, request);
-      const result = await run(memberId, op, command, async () => {
-        // A hold past its time resolves as a time-out, whoever asks first; then this request finds it inactive.
-        await settleDue(memberId, clock.now());
-        return commit(memberId, op, command, { code: holdEntry.code, ref: holdEntry.ref }, (state, now) =>
+      // A hold past its time resolves as a time-out, whoever asks first (the settling); then this request finds it inactive.
+      const result = await run(memberId, op, command, () =>
+        settleAndCommit(memberId, op, command, { code: holdEntry.code, ref: holdEntry.ref }, (state, now) =>
           rules.resolveHold(state, holdId, command === 'capture' ? (amount ?? rules.findHold(state, holdId)?.amount ?? 0) : 0, now),
-        );
-      });
+        ),
+      );
       return { ...result, hold: holdEntry };
     },
 
@@ -153,17 +126,17 @@ export function ledgerService(deps: LedgerDeps) {
       const memberId = memberOf(targetId);
       const target = await store.get(targetId);
       if (!target) throw notFound('entry');
-      return run(memberId, op, 'reverse', async () => {
-        await settleDue(memberId, clock.now());
-        return commit(
+      const reversible = { id: target._id, kind: target.kind, points: target.points, lots: target.lots };
+      return run(memberId, op, 'reverse', () =>
+        settleAndCommit(
           memberId,
           op,
           'reverse',
           { code: input.code, ref: target.ref },
-          (state, now, _id, soFar) => rules.reverse(state, { id: target._id, kind: target.kind, points: target.points, lots: target.lots }, input.amount, now, soFar),
+          (state, now, _id, soFar) => rules.reverse(state, reversible, input.amount, now, soFar),
           reversalsOf(memberId, target._id),
-        );
-      });
+        ),
+      );
     },
 
     /**
@@ -176,9 +149,8 @@ export function ledgerService(deps: LedgerDeps) {
       const target = await store.get(targetId);
       if (!target) throw notFound('entry');
       const reversible = { id: target._id, kind: target.kind, points: target.points, lots: target.lots };
-      return run(memberId, op, 'reverse', async () => {
-        await settleDue(memberId, clock.now());
-        return commit(
+      return run(memberId, op, 'reverse', () =>
+        settleAndCommit(
           memberId,
           op,
           'reverse',
@@ -189,19 +161,18 @@ export function ledgerService(deps: LedgerDeps) {
             return rules.reverse(state, reversible, x, now, soFar);
           },
           reversalsOf(memberId, target._id),
-        );
-      }).catch(ignoreCode('NOTHING_TO_REVERSE'));
+        ),
+      ).catch(ignoreCode('NOTHING_TO_REVERSE'));
     },
 
     /** An ops correction: a credit (a new lot) or a debit (like a spend). Errors: 404, 409 INSUFFICIENT_POINTS. */
     async adjustPoints(memberId: string, input: { delta: number; code: string }, op: Operation) {
       if (!(await deps.memberExists(memberId))) throw notFound('member');
-      return run(memberId, op, 'adjust', async () => {
-        await settleDue(memberId, clock.now());
-        return commit(memberId, op, 'adjust', { code: input.code }, (state, now) =>
+      return run(memberId, op, 'adjust', () =>
+        settleAndCommit(memberId, op, 'adjust', { code: input.code }, (state, now) =>
           rules.adjust(state, input.delta, input.delta > 0 ? expiryFor(deps.policy.expiry, now, deps.policy.programTimezone) : null, now),
-        );
-      });
+        ),
+      );
     },
 
     /** The current balance of a member. Errors: 404 NOT_FOUND. */

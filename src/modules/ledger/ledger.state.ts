@@ -57,6 +57,11 @@ export type Draft = {
   reverses?: string;
   /** Points that expired inside this entry because they went back to a lot already due. */
   expired?: number;
+  /**
+   * Reversed entries this draft drops from the state's list, with how much of each is reversed: recorded (by the
+   * store, before the entry lands) so that a later reversal of one of them can still find its total.
+   */
+  dropped?: Array<{ entry: string; amount: number }>;
   expiresAt?: Date | null;
   state: AccountState;
 };
@@ -318,18 +323,22 @@ const seqOf = (entryId: string) => Number(entryId.slice(-12));
 
 /**
  * Whether the state alone cannot tell how much of `target` was reversed: it is older than the reversed entries the
- * state lists and is not among them, so its reversal entries must be summed (the `reversedSoFar` of `reverse`).
+ * state lists and is not among them, so the store must say (the `reversedSoFar` of `reverse`, from the records written
+ * when it was dropped from the list).
  */
 export const reversalsUnlisted = (s: AccountState, targetId: string) =>
   seqOf(targetId) < (s.reversedFrom ?? 0) && !s.reversed.some((r) => r.entry === targetId);
 
 /** Keeps the MAX_REVERSED reversed entries of highest seq; `reversedFrom` moves past every one dropped. */
-function boundReversed(s: AccountState): void {
+function boundReversed(s: AccountState): Array<{ entry: string; amount: number }> {
+  const dropped: Array<{ entry: string; amount: number }> = [];
   while (s.reversed.length > MAX_REVERSED) {
     const oldest = s.reversed.reduce((a, b) => (seqOf(b.entry) < seqOf(a.entry) ? b : a));
     s.reversed = s.reversed.filter((r) => r !== oldest);
     s.reversedFrom = Math.max(s.reversedFrom ?? 0, seqOf(oldest.entry) + 1);
+    dropped.push(oldest);
   }
+  return dropped;
 }
 
 /**
@@ -350,7 +359,7 @@ export function reverse(prev: AccountState, target: ReversibleEntry, amount: num
   const mark = s.reversed.find((r) => r.entry === target.id);
   if (mark) mark.amount += x;
   else s.reversed.push({ entry: target.id, amount: done + x });
-  boundReversed(s);
+  const dropped = boundReversed(s);
   s.totals.reversed += x;
 
   if (target.kind === 'earn') {
@@ -367,7 +376,7 @@ export function reverse(prev: AccountState, target: ReversibleEntry, amount: num
       left2 -= take;
     }
     s.debt += left2;
-    return { kind: 'reverse', amount: -x, points: x, lots, reverses: target.id, state: settle(s) };
+    return { kind: 'reverse', amount: -x, points: x, lots, reverses: target.id, ...(dropped.length > 0 ? { dropped } : {}), state: settle(s) };
   }
 
   // Spend or capture: give back, latest-expiring part first, skipping what earlier reversals already gave back.
@@ -383,7 +392,16 @@ export function reverse(prev: AccountState, target: ReversibleEntry, amount: num
     give -= g;
   }
   const { expired } = restore(s, back, now);
-  return { kind: 'reverse', amount: x - expired, points: x, lots: back, reverses: target.id, ...(expired > 0 ? { expired } : {}), state: settle(s) };
+  return {
+    kind: 'reverse',
+    amount: x - expired,
+    points: x,
+    lots: back,
+    reverses: target.id,
+    ...(expired > 0 ? { expired } : {}),
+    ...(dropped.length > 0 ? { dropped } : {}),
+    state: settle(s),
+  };
 }
 
 /**
