@@ -14,10 +14,9 @@ import {
 } from 'mongodb';
 import mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startFerretdb } from '../src/platform/db/ferretdb.js';
 import { connectDatabase, isDatabaseClosing, isDatabaseUnavailable } from '../src/platform/db/connection.js';
 import type { RunningEngine } from '../src/platform/db/provision.js';
-import { ops, service, startTestApp, testConfig, type ApiResponse, type TestApp } from './helpers/app.js';
+import { ops, service, startOwnEngine, startTestApp, type ApiResponse, type TestApp } from './helpers/app.js';
 import { expectError } from './helpers/expect.js';
 
 // The pool's own errors are not exported by the driver's index; they are the classes it throws when a pool is
@@ -167,8 +166,7 @@ describe('when the engine dies under load', () => {
   let api: TestApp;
 
   beforeAll(async () => {
-    const config = testConfig();
-    ferret = await startFerretdb({ toolsDir: config.toolsDir, backend: 'sqlite', postgresqlUrl: config.db.ferretdbPostgresqlUrl });
+    ferret = await startOwnEngine();
     api = await startTestApp({ uri: ferret.uri });
   });
   afterAll(async () => {

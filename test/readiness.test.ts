@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFerretdb } from '../src/platform/db/ferretdb.js';
 import type { RunningEngine } from '../src/platform/db/provision.js';
-import { ops, startTestApp, testConfig, tokenFor, type TestApp } from './helpers/app.js';
+import { ops, startOwnEngine, startTestApp, tokenFor, type TestApp } from './helpers/app.js';
 import { expectError } from './helpers/expect.js';
 
 // This file stops its database on purpose, so it runs on a FerretDB of its own rather than the shared engine.
@@ -9,8 +8,7 @@ let ferret: RunningEngine;
 let api: TestApp;
 
 beforeAll(async () => {
-  const config = testConfig();
-  ferret = await startFerretdb({ toolsDir: config.toolsDir, backend: 'sqlite', postgresqlUrl: config.db.ferretdbPostgresqlUrl });
+  ferret = await startOwnEngine();
   api = await startTestApp({ uri: ferret.uri });
 });
 afterAll(async () => {

@@ -9,6 +9,8 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { ManualClock, type Clock } from '../../src/platform/clock.js';
 import type { Faults } from '../../src/platform/faults.js';
 import { connectDatabase } from '../../src/platform/db/connection.js';
+import { startFerretdb } from '../../src/platform/db/ferretdb.js';
+import type { RunningEngine } from '../../src/platform/db/provision.js';
 import { createLogger } from '../../src/platform/logger.js';
 
 export const TEST_SECRET = 'test-secret-0123456789-abcdefghijklmnop';
@@ -16,6 +18,12 @@ export const TEST_SECRET = 'test-secret-0123456789-abcdefghijklmnop';
 /** A configuration as the tests run it; `env` overrides variables. */
 export function testConfig(env: Record<string, string> = {}): Config {
   return loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'silent', DB_TIMEOUT_MS: '1500', ...env });
+}
+
+/** A FerretDB of the test's own (SQLite backend, a temporary directory), for tests that stop or kill their database. */
+export function startOwnEngine(): Promise<RunningEngine> {
+  const config = testConfig();
+  return startFerretdb({ toolsDir: config.toolsDir, backend: 'sqlite', postgresqlUrl: config.db.ferretdbPostgresqlUrl });
 }
 
 /** A fresh database name, so test files (and tests) never see each other's data. */
