@@ -4,6 +4,7 @@
  * ledger are checked from outside. Prints what happened and exits 1 if anything was lost, doubled, invented or a 500.
  *
  *     npm run faults -- [--servers 3] [--seconds 120] [--members 30] [--clients 24] [--kill-every 3000] [--engine-kill-every 30000]
+ *                       [--backend sqlite|postgresql] [--log-dir DIR]   (each process's log, a line per request, in DIR)
  */
 import { parseArgs } from 'node:util';
 import { runFaults } from './lib/faults.js';
@@ -16,11 +17,13 @@ const { values } = parseArgs({
     clients: { type: 'string', default: '24' },
     'kill-every': { type: 'string', default: '3000' },
     'engine-kill-every': { type: 'string', default: '30000' },
+    'log-dir': { type: 'string' },
+    backend: { type: 'string', default: 'sqlite' },
   },
   strict: true,
 });
 const out = (line: string) => process.stdout.write(`${line}\n`);
-out(`# fault run: ${values.servers} processes, ${values.seconds} s, a process killed every ${values['kill-every']} ms, the engine every ${values['engine-kill-every']} ms`);
+out(`# fault run (FerretDB ${values.backend} backend): ${values.servers} processes, ${values.seconds} s, a process killed every ${values['kill-every']} ms, the engine every ${values['engine-kill-every']} ms`);
 const report = await runFaults({
   servers: Number(values.servers),
   seconds: Number(values.seconds),
@@ -29,6 +32,8 @@ const report = await runFaults({
   killEveryMs: Number(values['kill-every']),
   engineKillEveryMs: Number(values['engine-kill-every']),
   log: out,
+  ...(values['log-dir'] ? { logDir: values['log-dir'] } : {}),
+  backend: values.backend === 'postgresql' ? 'postgresql' : 'sqlite',
 });
 out(`requests answered: ${report.requests} (${report.retried} needed more than one attempt)`);
 out(`kills: ${report.kills.outside} from outside, ${report.kills.atCrashPoint} at a crash point, ${report.kills.engine} of the engine`);

@@ -8,6 +8,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -32,6 +33,10 @@ export type FaultRunOptions = {
   /** The engine is killed this often (0: never). */
   engineKillEveryMs: number;
   log?: (line: string) => void;
+  /** Where to write each service process's own log (level info: a line per request), for tracing a slow one. */
+  logDir?: string;
+  /** FerretDB's backend: SQLite in a directory of the run's own (default), or PostgreSQL (FERRETDB_POSTGRESQL_URL). */
+  backend?: 'sqlite' | 'postgresql';
 };
 
 export type FaultRunReport = {
@@ -72,7 +77,8 @@ export async function runFaults(opts: FaultRunOptions): Promise<FaultRunReport> 
   const config = loadConfig({ ...process.env, JWT_SECRET: 'x'.repeat(32) });
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'loyalty-faults-'));
   const listen = `127.0.0.1:${await freePort()}`;
-  const startEngine = () => startFerretdb({ toolsDir: config.toolsDir, backend: 'sqlite', postgresqlUrl: config.db.ferretdbPostgresqlUrl, dataDir, listen });
+  const backend = opts.backend ?? 'sqlite';
+  const startEngine = () => startFerretdb({ toolsDir: config.toolsDir, backend, postgresqlUrl: config.db.ferretdbPostgresqlUrl, ...(backend === 'sqlite' ? { dataDir } : {}), listen });
   let engine: RunningEngine = await startEngine();
   const dbName = `faults_${randomUUID().slice(0, 8)}`;
   const secret = generateSecret();
@@ -90,11 +96,16 @@ export async function runFaults(opts: FaultRunOptions): Promise<FaultRunReport> 
       stdio: ['pipe', 'pipe', 'pipe'],
       env: {
         ...process.env, NODE_ENV: 'production', MONGODB_URI: engine.uri, MONGODB_DB_NAME: dbName, JWT_SECRET: secret, PORT: '0',
-        LOG_LEVEL: 'warn', DB_TIMEOUT_MS: '2000', SHUTDOWN_TIMEOUT_MS: '3000', LEDGER_SWEEP_INTERVAL_MS: '5000',
+        LOG_LEVEL: opts.logDir ? 'info' : 'warn', DB_TIMEOUT_MS: '2000', SHUTDOWN_TIMEOUT_MS: '3000', LEDGER_SWEEP_INTERVAL_MS: '5000',
       },
     });
     const server: Server = { child, up: false };
     servers[slot] = server;
+    if (opts.logDir) {
+      const file = createWriteStream(path.join(opts.logDir, `process-${slot}.log`), { flags: 'a' });
+      child.stdout?.pipe(file, { end: false });
+      child.stderr?.pipe(file, { end: false });
+    }
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       if (line.startsWith('FAULT_SERVER ')) {
         server.url = (JSON.parse(line.slice('FAULT_SERVER '.length)) as { url: string }).url;
