@@ -84,6 +84,7 @@ export function createApp(deps: AppDeps) {
     tierContext: (memberId) => tiers.service.tierContext(memberId),
     onGrowth: (memberId) => tiers.service.onGrowth(memberId),
     tasks: tasks.service.progressFromEvent,
+    maxPointsAmount: config.maxPointsAmount,
     ...faults,
   });
   members.service.onRegistered((member, device) => events.service.memberRegistered(member, device));

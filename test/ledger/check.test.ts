@@ -123,4 +123,17 @@ describe('ledger:check on planted stores', () => {
     expect(after.out).not.toContain('account unrecorded');
     expect(await db.collection('due_work').countDocuments({ memberId: 'unrecorded' })).toBe(2);
   });
+
+  it('when amounts or balances are stored as fractions or beyond a safe integer, then the command names each and exits 1', async () => {
+    const T = new Date('2027-03-31T23:59:59.999Z');
+    await plant('fraction', [{ at: '2026-02-01T00:00:00Z', draft: (s) => rules.earn(s, 0.5, T) }]);
+    await plant('huge', [{ at: '2026-02-01T00:00:00Z', draft: (s) => rules.earn(s, 1e302, T) }]);
+    const { code, out } = await ledgerCheck();
+    expect(out).toContain('VIOLATION points account fraction seq 1: a non-integer amount');
+    expect(out).toContain('VIOLATION points account fraction seq 1: available 0.5 is not a safe integer');
+    expect(out).toContain('VIOLATION points account huge seq 1: available 1e+302 is not a safe integer');
+    expect(out).toContain(`VIOLATION points account huge seq 1: lot ${T.toISOString()} remaining 1e+302 is not a safe integer`);
+    expect(out).toContain('VIOLATION points account huge seq 1: lifetime earned 1e+302 is not a safe integer');
+    expect(code).toBe(1);
+  });
 });

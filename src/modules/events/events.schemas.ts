@@ -3,13 +3,18 @@ import '../../platform/openapi.js';
 import { memberIdSchema } from '../members/index.js';
 import { eventTypeSchema } from '../rules/index.js';
 
+/**
+ * A numeric property is finite and within ±(2^53 − 1): beyond that a number is no longer exact, and formulas multiply
+ * it into points (what they pay is bounded again by MAX_POINTS_AMOUNT when the event is decided).
+ */
+const propertyNumber = z.number().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER);
 /** Event properties are a flat bag of scalars (and lists of scalars): nothing nested, nothing that looks like an operator. */
 const propertyValue = z.union([
   z.string().max(256),
-  z.number().finite(),
+  propertyNumber,
   z.boolean(),
   z.null(),
-  z.array(z.union([z.string().max(256), z.number().finite()])).max(50),
+  z.array(z.union([z.string().max(256), propertyNumber])).max(50),
 ]);
 
 export const eventBody = z

@@ -48,7 +48,36 @@ export type EventsDeps = {
   onGrowth?: OnGrowth;
   tasks?: TaskProgress;
   faults?: Faults;
+  /** The most one ledger command may move (MAX_POINTS_AMOUNT). */
+  maxPointsAmount: number;
 };
+
+type Evaluated = Awaited<ReturnType<RulesService['evaluate']>>;
+
+/**
+ * Refuses an event whose rules would pay more than one ledger command may move (PRODUCT.md §4), before anything is
+ * claimed or written: one rule alone (the path is the property its formula reads) or all of them together, on either
+ * ledger. Refused rather than capped, because such an amount means a wrong property or a misconfigured rule; a rule
+ * meant to pay at most so much says so with its formula's `max`. Caps are not consulted (a dry run cannot), so an event
+ * whose rules would exceed the maximum only before their caps is refused too. Errors: 400 VALIDATION_FAILED.
+ */
+function checkPayout(evaluations: Evaluated, max: number): void {
+  const fired = evaluations.filter((e): e is Extract<Evaluated[number], { fired: true }> => e.fired);
+  for (const ledger of ['points', 'growth'] as const) {
+    const over = (n: number) => !Number.isSafeInteger(n) || n > max;
+    for (const e of fired) {
+      if (!over(e[ledger])) continue;
+      const formula = ledger === 'points' ? e.ruleDoc.points : e.ruleDoc.growth;
+      const path = formula?.kind === 'per-unit' ? `body.properties.${formula.property}` : 'body';
+      throw validationFailed([{ path, message: `rule ${e.rule} would pay ${e[ledger]} ${ledger}, above the maximum of ${max} (MAX_POINTS_AMOUNT)` }]);
+    }
+    const total = fired.reduce((sum, e) => sum + e[ledger], 0);
+    if (over(total)) {
+      const names = fired.map((e) => e.rule).join(', ');
+      throw validationFailed([{ path: 'body', message: `rules ${names} together would pay ${total} ${ledger}, above the maximum of ${max} (MAX_POINTS_AMOUNT)` }]);
+    }
+  }
+}
 
 export function eventsService(deps: EventsDeps) {
   const { repo, clock, rules } = deps;
@@ -72,6 +101,7 @@ export function eventsService(deps: EventsDeps) {
    */
   async function decide(event: EventInput, occurredAt: Date, member: MemberView, scope: string, retry: boolean): Promise<Decision> {
     const evaluations = await rules.evaluate({ type: event.type, occurredAt, properties: event.properties }, await memberContext(member));
+    checkPayout(evaluations, deps.maxPointsAmount);
     if (event.type === 'order.paid') {
       // One order earns once, whatever event ids the backend sends for it; claimed before caps so a duplicate takes none.
       const claim = await repo.claimOrder({ _id: orderKeyOf(member.memberId, event), eventScope: scope, orderAmount: Number(event.properties.amount), at: clock.now() });
@@ -227,6 +257,7 @@ export function eventsService(deps: EventsDeps) {
         { type: event.type, occurredAt: new Date(event.occurredAt), properties: event.properties },
         await memberContext(member),
       );
+      checkPayout(evaluations, deps.maxPointsAmount);
       const view = evaluations.map(({ ruleDoc: _r, ...e }) => e);
       const fired = view.filter((e): e is Extract<typeof e, { fired: true }> => e.fired);
       return {

@@ -47,7 +47,7 @@ function buildLedger(deps: LedgerModuleDeps, name: 'points' | 'growth', expiry: 
     ...(deps.faults ? { faults: deps.faults } : {}),
     assertActive: (memberId) => deps.members.assertActive(memberId),
     memberExists: (memberId) => deps.members.getMember(memberId).then(() => true, () => false),
-    policy: { ...deps.config.ledger, expiry },
+    policy: { ...deps.config.ledger, expiry, maxAmount: deps.config.maxPointsAmount },
     name,
     due: deps.sweeper,
   });

@@ -115,6 +115,8 @@ export function committer(deps: CommitDeps, queue: KeyedQueue) {
       const prepared = prepare ? await prepare(head) : undefined;
       try {
         draft = decide(head.state, now, id, prepared);
+        const unsafe = rules.unsafeNumbers(draft.state);
+        if (unsafe.length > 0) throw conflict('BALANCE_LIMIT', 'the account cannot hold a balance that large', { fields: unsafe });
       } catch (err) {
         if (!isRefusal(err)) throw err;
         if (!fresh) {

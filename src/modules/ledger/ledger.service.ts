@@ -1,5 +1,5 @@
 import type { Clock } from '../../platform/clock.js';
-import { AppError, conflict, notFound } from '../../platform/errors.js';
+import { AppError, conflict, notFound, validationFailed } from '../../platform/errors.js';
 import type { Faults } from '../../platform/faults.js';
 import { KeyedQueue } from '../../platform/keyed-queue.js';
 import type { Metrics } from '../../platform/metrics.js';
@@ -20,7 +20,8 @@ export type LedgerDeps = {
   assertActive: (memberId: string) => Promise<unknown>;
   /** Is there such a member at all (for reads of accounts with no entries yet)? */
   memberExists: (memberId: string) => Promise<boolean>;
-  policy: { expiry: string; programTimezone: string; holdTtlSeconds: number };
+  /** `maxAmount`: the most one command may move (MAX_POINTS_AMOUNT). */
+  policy: { expiry: string; programTimezone: string; holdTtlSeconds: number; maxAmount: number };
   name: string;
   /** Where due lots and holds are recorded when they open, and swept from when they come due. */
   due: Pick<Sweeper, 'owe' | 'on' | 'sweep'>;
@@ -47,6 +48,19 @@ export function ledgerService(deps: LedgerDeps) {
   const reversalsOf = (memberId: string, targetId: string) => async (head: Head) =>
     rules.reversalsUnlisted(head.state, targetId) ? store.reversedSoFar(memberId, targetId, head.seq) : undefined;
 
+  /**
+   * Every amount the ledger moves is a whole number of points from 1 to the maximum, whoever asks (PRODUCT.md §4): the
+   * routes' schemas say so too, but events, check-ins, tasks and grants reach the ledger without them.
+   */
+  function checkAmount(path: string, value: number | undefined, { lowest = 1, signed = false } = {}): void {
+    if (value === undefined) return;
+    const max = deps.policy.maxAmount;
+    const size = signed ? Math.abs(value) : value;
+    if (Number.isSafeInteger(value) && size >= lowest && size <= max) return;
+    const range = signed ? `a whole number from -${max} to ${max}, not 0` : `a whole number from ${lowest} to ${max}`;
+    throw validationFailed([{ path, message: `must be ${range} (MAX_POINTS_AMOUNT)` }], `${path} is not an amount of points the ledger can move`);
+  }
+
   function memberOf(id: string): string {
     const parsed = parseEntryId(id);
     if (!parsed) throw notFound('entry');
@@ -59,6 +73,7 @@ export function ledgerService(deps: LedgerDeps) {
      * Errors: 404 NOT_FOUND (member), 409 MEMBER_FROZEN, 400 VALIDATION_FAILED (expiresAt not in the future).
      */
     async earnPoints(memberId: string, input: { amount: number; code: string; ref?: Ref; expiresAt?: Date }, op: Operation) {
+      checkAmount('amount', input.amount);
       return run(
         memberId,
         op,
@@ -76,12 +91,14 @@ export function ledgerService(deps: LedgerDeps) {
 
     /** Spends points, soonest-expiring lots first. Errors: 404, 409 MEMBER_FROZEN, 409 INSUFFICIENT_POINTS. */
     async spendPoints(memberId: string, input: { amount: number; code: string; ref?: Ref }, op: Operation) {
+      checkAmount('amount', input.amount);
       const spend = () => settleAndCommit(memberId, op, 'spend', input, (state, now) => rules.spend(state, input.amount, now));
       return run(memberId, op, 'spend', spend, () => deps.assertActive(memberId));
     },
 
     /** Reserves points until captured, released or timed out. Errors: 404, 409 MEMBER_FROZEN, 409 INSUFFICIENT_POINTS. */
     async holdPoints(memberId: string, input: { amount: number; code: string; ref?: Ref; ttlSeconds?: number }, op: Operation) {
+      checkAmount('amount', input.amount);
       const ttl = input.ttlSeconds ?? deps.policy.holdTtlSeconds;
       const hold = () =>
         settleAndCommit(memberId, op, 'hold', input, (state, now, nextId) =>
@@ -104,6 +121,7 @@ export function ledgerService(deps: LedgerDeps) {
     },
 
     async resolveHold(holdId: string, command: 'capture' | 'release', amount: number | undefined, actor: Operation['actor'], request: ResolutionRequest) {
+      checkAmount('amount', amount, { lowest: 0 });
       const memberId = memberOf(holdId);
       const holdEntry = await store.get(holdId);
       if (!holdEntry || holdEntry.kind !== 'hold') throw notFound('hold');
@@ -123,6 +141,7 @@ export function ledgerService(deps: LedgerDeps) {
      * 409 ALREADY_REVERSED, 409 REVERSAL_EXCEEDS_ENTRY.
      */
     async reverseEntry(targetId: string, input: { amount?: number; code: string }, op: Operation) {
+      checkAmount('amount', input.amount);
       const memberId = memberOf(targetId);
       const target = await store.get(targetId);
       if (!target) throw notFound('entry');
@@ -145,6 +164,7 @@ export function ledgerService(deps: LedgerDeps) {
      * take back more than their total share. Returns undefined when that much is already reversed. Errors: 404.
      */
     async reverseEntryUpTo(targetId: string, input: { upTo: number; code: string }, op: Operation): Promise<CommandResult | undefined> {
+      checkAmount('upTo', input.upTo, { lowest: 0 });
       const memberId = memberOf(targetId);
       const target = await store.get(targetId);
       if (!target) throw notFound('entry');
@@ -167,6 +187,7 @@ export function ledgerService(deps: LedgerDeps) {
 
     /** An ops correction: a credit (a new lot) or a debit (like a spend). Errors: 404, 409 INSUFFICIENT_POINTS. */
     async adjustPoints(memberId: string, input: { delta: number; code: string }, op: Operation) {
+      checkAmount('delta', input.delta, { signed: true });
       if (!(await deps.memberExists(memberId))) throw notFound('member');
       return run(memberId, op, 'adjust', () =>
         settleAndCommit(memberId, op, 'adjust', { code: input.code }, (state, now) =>

@@ -425,9 +425,25 @@ export function adjust(prev: AccountState, delta: number, expiresAt: Date | null
   return { kind: 'adjust', amount: delta, points: delta, lots, expiresAt, state: settle(s) };
 }
 
+/**
+ * The numbers of a state that are not safe integers: points are whole numbers (PRODUCT.md §2), and beyond 2^53 sums stop
+ * being exact, so a balance there would lie. Named as `field value`, empty when every number is safe.
+ */
+export function unsafeNumbers(s: AccountState): string[] {
+  const fields: Array<[string, number]> = [
+    ['available', s.available],
+    ['held', s.held],
+    ['debt', s.debt],
+    ...s.lots.flatMap((l): Array<[string, number]> => [[`lot ${l.id} remaining`, l.remaining], [`lot ${l.id} held`, l.held]]),
+    ...s.holds.map((h): [string, number] => [`hold ${h.id}`, h.amount]),
+    ...Object.entries(s.totals).map(([k, v]): [string, number] => [`lifetime ${k}`, v]),
+  ];
+  return fields.filter(([, v]) => !Number.isSafeInteger(v)).map(([name, v]) => `${name} ${v}`);
+}
+
 /** The invariants of one state (PRODUCT.md §4); returns what is wrong, empty when consistent. */
 export function stateProblems(s: AccountState): string[] {
-  const problems: string[] = [];
+  const problems: string[] = unsafeNumbers(s).map((f) => `${f} is not a safe integer`);
   const lotHeld = s.lots.reduce((sum, l) => sum + l.held, 0);
   const holdSum = s.holds.reduce((sum, h) => sum + h.amount, 0);
   if (s.held !== holdSum) problems.push(`held ${s.held} ≠ Σ holds ${holdSum}`);
