@@ -20,7 +20,7 @@ import type { Route } from './platform/http/route.js';
 import { buildRouter } from './platform/http/router.js';
 import { systemRoutes } from './platform/http/system.routes.js';
 import type { Logger } from './platform/logger.js';
-import { createMetrics } from './platform/metrics.js';
+import { createMetrics, httpMetrics } from './platform/metrics.js';
 import { createLiveness } from './platform/liveness.js';
 import { createSweeper } from './platform/sweeper.js';
 import { buildOpenApiDocument } from './platform/openapi.js';
@@ -120,8 +120,9 @@ export function createApp(deps: AppDeps) {
 
   const app = new Koa({ proxy: false });
   app.silent = true; // errors are answered and logged by errorHandler
-  const router = buildRouter(routes, { config, metrics, wrap: idempotency.wrap });
+  const router = buildRouter(routes, { config, wrap: idempotency.wrap });
   app.use(requestContext(logger));
+  app.use(httpMetrics(metrics));
   app.use(errorHandler(logger));
   app.use(async (ctx, next) => {
     await next();

@@ -4,7 +4,6 @@ import type { Context } from 'koa';
 import type { ZodType } from 'zod';
 import type { Config } from '../../config.js';
 import { AppError, validationFailed } from '../errors.js';
-import type { Metrics } from '../metrics.js';
 import { authenticate, requireRole } from './auth.js';
 import type { Caller, Route, RouteResult } from './route.js';
 
@@ -87,32 +86,27 @@ function bodyError(err: { status?: number; type?: string }): AppError {
  * Turns route definitions into Koa routes: authenticate → check the role → parse params, query and body with
  * their zod schemas (bad input is a 400 before any use case or query runs) → call the handler → write the answer.
  */
-export function buildRouter(routes: Route[], opts: { config: Config; metrics: Metrics; wrap?: RouteWrapper }): Router {
+export function buildRouter(routes: Route[], opts: { config: Config; wrap?: RouteWrapper }): Router {
   const router = new Router();
   for (const route of routes) {
     router[route.method](route.path, async (ctx) => {
+      // Names the matched route for the request log and the metrics, which record it once the answer is final.
       ctx.state.routePath = route.path;
-      const stop = opts.metrics.httpDuration.startTimer({ method: route.method.toUpperCase(), route: route.path });
-      try {
-        let caller: Caller = { role: 'service', sub: 'anonymous' };
-        if (route.auth !== 'public') {
-          caller = authenticate(ctx.get('Authorization') || undefined, opts.config.jwt);
-          requireRole(caller, route.auth);
-        }
-        const params = parse(route.request?.params, ctx.params, 'params');
-        const query = parse(route.request?.query, { ...ctx.query }, 'query');
-        const raw = route.request?.body ? await readJsonBody(ctx, opts.config.bodyLimitBytes) : undefined;
-        const body = parse(route.request?.body, raw, 'body');
-        const run = async (extra: { idempotency?: IdempotencyInfo }) =>
-          route.handler({ params, query, body, caller, requestId: ctx.state.requestId as string, ...extra });
-        const result = opts.wrap ? await opts.wrap(route, ctx, caller, raw, run) : await run({});
-        ctx.status = result.status;
-        for (const [k, v] of Object.entries(result.headers ?? {})) ctx.set(k, v);
-        if (result.body !== undefined) ctx.body = result.body;
-      } finally {
-        stop();
-        opts.metrics.httpRequests.inc({ method: route.method.toUpperCase(), route: route.path, status: String(ctx.status) });
+      let caller: Caller = { role: 'service', sub: 'anonymous' };
+      if (route.auth !== 'public') {
+        caller = authenticate(ctx.get('Authorization') || undefined, opts.config.jwt);
+        requireRole(caller, route.auth);
       }
+      const params = parse(route.request?.params, ctx.params, 'params');
+      const query = parse(route.request?.query, { ...ctx.query }, 'query');
+      const raw = route.request?.body ? await readJsonBody(ctx, opts.config.bodyLimitBytes) : undefined;
+      const body = parse(route.request?.body, raw, 'body');
+      const run = async (extra: { idempotency?: IdempotencyInfo }) =>
+        route.handler({ params, query, body, caller, requestId: ctx.state.requestId as string, ...extra });
+      const result = opts.wrap ? await opts.wrap(route, ctx, caller, raw, run) : await run({});
+      ctx.status = result.status;
+      for (const [k, v] of Object.entries(result.headers ?? {})) ctx.set(k, v);
+      if (result.body !== undefined) ctx.body = result.body;
     });
   }
   return router;
