@@ -28,15 +28,21 @@ export function tiersRepository(db: Connection) {
   const ladders = laddersModel.collection as unknown as Collection<LadderDoc>;
   const history = historyModel.collection as unknown as Collection<TierChangeDoc>;
   let knownVersion = 0;
-  /** The newest ladder: from the last version seen, follow versions forward by _id. */
+  /**
+   * The newest ladder: from the newest version this process has seen (versions are never deleted), follow versions
+   * forward by _id. The walk keeps its own position, as concurrent walks move `knownVersion` under it.
+   */
   async function newestLadder(): Promise<LadderDoc | null> {
-    let current = knownVersion > 0 ? await ladders.findOne({ _id: knownVersion }) : null;
+    let version = knownVersion;
+    let current = version > 0 ? await ladders.findOne({ _id: version }) : null;
     for (;;) {
-      const next = await ladders.findOne({ _id: knownVersion + 1 });
-      if (!next) return current;
+      const next = await ladders.findOne({ _id: version + 1 });
+      if (!next) break;
       current = next;
-      knownVersion = next._id;
+      version = next._id;
     }
+    knownVersion = Math.max(knownVersion, version);
+    return current;
   }
   /** Every event reads the ladder, so it is served from memory for up to 2 s, as earning rules are. */
   const ladder = cachedFor(2000, newestLadder);
@@ -45,8 +51,10 @@ export function tiersRepository(db: Connection) {
       await ensureCollection(laddersModel);
       await ensureCollection(historyModel);
     },
-    /** The newest ladder (a ladder saved on this instance applies at once, on others within 2 s). */
+    /** The newest ladder, from memory (a ladder saved on this instance applies at once, on others within 2 s). */
     currentLadder: () => ladder.get(),
+    /** The newest ladder in the database, for decisions that write (the next version, a re-evaluation). */
+    latestLadder: newestLadder,
     /** Inserts the next version; false when another writer took it first. */
     async insertLadder(doc: LadderDoc): Promise<boolean> {
       const inserted = await insertOnce(ladders, doc);

@@ -113,7 +113,9 @@ export function tiersService(deps: TiersDeps) {
      */
     async runEvaluation(runKey: string) {
       return deps.jobs.run('tiers.evaluate', runKey, async (ctx) => {
-        const ladder = await repo.currentLadder();
+        // Read from the database, not memory: the run for a ladder version must not judge members by an older ladder
+        // (and would mark the version done having done so).
+        const ladder = await repo.latestLadder();
         if (!ladder) return { members: 0, changes: 0 };
         const ids = (await deps.members.listMemberIds()).sort();
         const assigned =
@@ -133,10 +135,14 @@ export function tiersService(deps: TiersDeps) {
     /** The run key of today's evaluation in the program's calendar. */
     todayKey: () => DateTime.fromJSDate(clock.now(), { zone: deps.programTimezone }).toISODate() as string,
 
-    /** Replaces the ladder with a new version (audited). */
+    /**
+     * Replaces the ladder with a new version (audited). The next version is chosen from the database, never from
+     * memory: an older ladder held there would make every attempt claim a taken version.
+     * Errors: 503 CONTENTION when other writers take the next version ten times in a row.
+     */
     async putLadder(caller: Caller, input: LadderInput, requestId: string): Promise<LadderDoc> {
       for (let attempt = 0; attempt < 10; attempt++) {
-        const before = await repo.currentLadder();
+        const before = await repo.latestLadder();
         const doc: LadderDoc = { ...input, _id: (before?._id ?? 0) + 1, updatedAt: clock.now(), actor: `${caller.role}:${caller.sub}` };
         if (await repo.insertLadder(doc)) {
           await deps.audit({ id: `tiers.ladder:${doc._id}`, actor: caller, action: 'tiers.ladder', target: { type: 'tier-ladder', id: String(doc._id) }, before, after: input, requestId });
