@@ -1,8 +1,9 @@
 import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { connectDatabase, pingDatabase } from '../src/platform/db/connection.js';
 import type { MemoryServerStarter } from '../src/platform/db/memory-server.js';
 import { NoDatabaseError, provisionDatabase, type Provisioned } from '../src/platform/db/provision.js';
@@ -39,6 +40,15 @@ function starter(behaviour: 'fail' | 'succeed') {
     };
   };
   return { start, calls };
+}
+
+/** A local port nothing listens on (bound, then released). */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 const dbConfig = (env: Record<string, string> = {}) => testConfig(env).db;
@@ -126,6 +136,48 @@ describe('provisionDatabase', () => {
     expect(second.attempts[0]).toContain('DB_ENGINE=memory-server');
     expect(second.uri).not.toBe(first.uri);
     await expectReachable(second.uri);
+  });
+
+  it('when the memory server fails or is skipped in auto mode, then one log line each time says why and that FerretDB is used instead', { timeout: 60_000 }, async () => {
+    const dir = await toolsDir({ launcher: true });
+    const lines: string[] = [];
+    const log = (msg: string) => lines.push(msg);
+
+    await provision({ db: dbConfig({ DB_ENGINE: 'auto' }), toolsDir: dir, memoryServer: starter('fail').start, log });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).not.toContain('\n');
+    expect(lines[0]).toMatch(/^mongodb-memory-server failed: Download failed for url "https:\/\/fastdl\.mongodb\.org\/linux\/mongodb\.tgz"; falling back to FerretDB \(SQLite backend\)/);
+
+    lines.length = 0;
+    await provision({ db: dbConfig({ DB_ENGINE: 'auto' }), toolsDir: dir, memoryServer: starter('fail').start, log });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).not.toContain('\n');
+    expect(lines[0]).toMatch(/^mongodb-memory-server skipped: it failed recently: Download failed .*; falling back to FerretDB \(SQLite backend\)/);
+  });
+
+  it('when the real memory server cannot download a mongod, then nothing is printed to the console and the log line names the download and why it failed', { timeout: 60_000 }, async () => {
+    const dir = await toolsDir({ launcher: true });
+    const url = `https://127.0.0.1:${await closedPort()}/mongodb-linux-x86_64-debian12-7.0.99.tgz`;
+    const printed: unknown[][] = [];
+    const spies = (['warn', 'error', 'log', 'info'] as const).map((m) => vi.spyOn(console, m).mockImplementation((...args) => void printed.push(args)));
+    const lines: string[] = [];
+    // A version nobody has cached, downloaded once from a port where nothing listens: it fails on any machine, at once.
+    const env: Record<string, string | undefined> = { MONGOMS_DOWNLOAD_URL: url, MONGOMS_VERSION: '7.0.99', MONGOMS_DOWNLOAD_DIR: dir, MONGOMS_MAX_RETRIES: '1', MONGOMS_SYSTEM_BINARY: undefined };
+    const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+    const setEnv = (values: Record<string, string | undefined>) =>
+      Object.entries(values).forEach(([k, v]) => (v === undefined ? delete process.env[k] : (process.env[k] = v)));
+    setEnv(env);
+    try {
+      const engine = await provision({ db: dbConfig({ DB_ENGINE: 'auto' }), toolsDir: dir, log: (msg) => lines.push(msg) });
+      expect(engine.engine).toBe('ferretdb-sqlite');
+    } finally {
+      setEnv(saved);
+      spies.forEach((spy) => spy.mockRestore());
+    }
+    expect(printed).toEqual([]);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`mongodb-memory-server failed: could not download a mongod from ${url}: connect ECONNREFUSED`);
+    expect(lines[0]).toMatch(/; falling back to FerretDB \(SQLite backend\)$/);
   });
 
   it('when DB_ENGINE=memory-server, then the starter is called despite a recent failure, and its failure is a NoDatabaseError', async () => {

@@ -12,8 +12,17 @@ export type MemoryServerStarter = () => Promise<RunningEngine>;
 
 /** Starts mongodb-memory-server (system binary, cache or download, as that package decides). */
 export const startMemoryServer: MemoryServerStarter = async () => {
-  const { MongoMemoryServer } = await import('mongodb-memory-server');
-  const server = await withTimeout(MongoMemoryServer.create(), OBTAIN_TIMEOUT_MS, 'obtaining a mongod timed out');
+  const { MongoBinary, MongoMemoryServer, errors } = await import('mongodb-memory-server');
+  // The mongod is obtained first because MongoMemoryServer.create() prints a failed download's whole stack to the
+  // console before rejecting; the caller reports the failure in one line. DEBUG=MongoMS:* still shows every step.
+  const obtained = MongoBinary.getPath().catch((err: unknown) => {
+    throw err instanceof errors.DownloadError ? new Error(`could not download a mongod from ${err.url}: ${err.msg}`) : err;
+  });
+  const server = await withTimeout(
+    obtained.then(() => MongoMemoryServer.create()),
+    OBTAIN_TIMEOUT_MS,
+    'obtaining a mongod timed out',
+  );
   return {
     uri: server.getUri(),
     engine: 'mongodb-memory-server',

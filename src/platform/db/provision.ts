@@ -82,6 +82,8 @@ export async function provisionDatabase(opts: ProvisionOptions): Promise<Provisi
       await recordMemoryServerFailure(toolsDir, message(err));
     }
   }
+  // One line: building the launcher (first run) can take minutes, and the user should know why FerretDB is chosen.
+  log(`${attempts.at(-1)}; falling back to FerretDB (SQLite backend)`);
   try {
     const started = await ferret('sqlite');
     return { ...started, attempts: [...attempts, 'FerretDB (SQLite backend) started'] };
