@@ -43,6 +43,8 @@ const envSchema = z.object({
   PROGRAM_TIMEZONE: z.string().refine(isTimeZone, 'not an IANA time zone').optional(),
   HOLD_TTL_SECONDS: z.coerce.number().int().min(1).max(7 * 86_400).default(900),
   LEDGER_SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
+  GROUP_COMMIT_MAX_BATCH: z.coerce.number().int().min(1).max(500).default(50),
+  GROUP_COMMIT_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(4),
 });
 
 /** The variables the token key depends on, parsed on their own so key problems are reported with any others. */
@@ -89,6 +91,11 @@ export type Config = Readonly<{
     /** How often the in-process sweep expires lots and times out holds; 0 turns it off. */
     sweepIntervalMs: number;
   }>;
+  /**
+   * Group commit of the inserts on the request path (ledger entries, idempotency claims and answers;
+   * src/platform/db/group-insert.ts): documents per batch (1: every insert alone) and batches under way per collection.
+   */
+  groupCommit: Readonly<{ maxBatch: number; maxInFlight: number }>;
 }>;
 
 /** Thrown when the environment does not describe a valid configuration; the message names every bad variable. */
@@ -141,6 +148,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       holdTtlSeconds: e.HOLD_TTL_SECONDS,
       sweepIntervalMs: e.LEDGER_SWEEP_INTERVAL_MS,
     },
+    groupCommit: { maxBatch: e.GROUP_COMMIT_MAX_BATCH, maxInFlight: e.GROUP_COMMIT_IN_FLIGHT },
   });
 }
 
