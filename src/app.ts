@@ -102,7 +102,7 @@ export function createApp(deps: AppDeps) {
     sweeper,
     ...faults,
   });
-  const idempotency = idempotencyWrapper(db, clock, liveness, deps.faults);
+  const idempotency = idempotencyWrapper(db, clock, liveness, deps.faults, config.groupCommit);
 
   const businessRoutes: Route[] = [...members.routes, ...ledger.routes, ...events.routes, ...checkins.routes, ...rules.routes, ...tiers.routes, ...tasks.routes, ...audit.routes];
   let document: object | undefined;

@@ -3,7 +3,8 @@ import type { Context } from 'koa';
 import { Schema, type Connection } from 'mongoose';
 import type { Collection } from 'mongodb';
 import type { Clock } from '../clock.js';
-import { ensureCollection, insertOnce } from '../db/connection.js';
+import { ensureCollection } from '../db/connection.js';
+import { groupInsert, type GroupInsertOptions } from '../db/group-insert.js';
 import { AppError, conflict } from '../errors.js';
 import { InjectedCrash, noFaults, type Faults } from '../faults.js';
 import { errorBody } from './error-handler.js';
@@ -51,11 +52,20 @@ function canonical(value: unknown): string {
  * the same key gets 409 IDEMPOTENCY_KEY_REUSED; concurrent repeats wait for the first. Records are inserts keyed by
  * _id (claim, then result), never conditional updates, so the guarantee holds on every engine we run on.
  */
-export function idempotencyWrapper(db: Connection, clock: Clock, liveness: Pick<Liveness, 'owner' | 'isGone'>, faults: Faults = noFaults): { wrap: RouteWrapper; init: () => Promise<void>; purge: (before: Date) => Promise<{ claims: number; results: number }> } {
+export function idempotencyWrapper(
+  db: Connection,
+  clock: Clock,
+  liveness: Pick<Liveness, 'owner' | 'isGone'>,
+  faults: Faults = noFaults,
+  groupCommit: GroupInsertOptions = { maxBatch: 1, maxInFlight: 64 },
+): { wrap: RouteWrapper; init: () => Promise<void>; purge: (before: Date) => Promise<{ claims: number; results: number }> } {
   const claimsModel = db.model('IdempotencyClaim', new Schema({}, { collection: 'idempotency_claims', strict: false, versionKey: false }));
   const resultsModel = db.model('IdempotencyResult', new Schema({}, { collection: 'idempotency_results', strict: false, versionKey: false }));
   const claims = claimsModel.collection as unknown as Collection<ClaimDoc>;
   const results = resultsModel.collection as unknown as Collection<ResultDoc>;
+  // Every keyed request writes a claim and a result: requests under way at once share their inserts' round trips.
+  const claimInserts = groupInsert(claims, groupCommit);
+  const resultInserts = groupInsert(results, groupCommit);
   /** Requests of this process under way per scope, so concurrent repeats wait on a promise instead of polling. */
   const inflight = new Map<string, Promise<unknown>>();
 
@@ -96,7 +106,7 @@ export function idempotencyWrapper(db: Connection, clock: Clock, liveness: Pick<
   }
 
   async function record(id: string, fingerprint: string, status: number, body: unknown, abandoned = false): Promise<void> {
-    await insertOnce(results, { _id: id, fingerprint, status, body, abandoned, createdAt: clock.now() });
+    await resultInserts.insertOnce({ _id: id, fingerprint, status, body, abandoned, createdAt: clock.now() });
   }
 
   /**
@@ -118,7 +128,7 @@ export function idempotencyWrapper(db: Connection, clock: Clock, liveness: Pick<
     for (let gen = 1; gen <= MAX_GENERATIONS; ) {
       const id = `${scope}#${gen}`;
       const now = clock.now();
-      if (!(await insertOnce(claims, { _id: id, fingerprint, owner: liveness.owner, leaseUntil: new Date(now.getTime() + LEASE_MS), createdAt: now }))) {
+      if (!(await claimInserts.insertOnce({ _id: id, fingerprint, owner: liveness.owner, leaseUntil: new Date(now.getTime() + LEASE_MS), createdAt: now }))) {
         const result = await results.findOne({ _id: `${id}/r` });
         if (result) {
           if (result.fingerprint !== fingerprint) throw reused();
