@@ -18,6 +18,7 @@ import { errorHandler } from './platform/http/error-handler.js';
 import { requestContext } from './platform/http/request-context.js';
 import type { Route } from './platform/http/route.js';
 import { buildRouter } from './platform/http/router.js';
+import { configureGroupCommit } from './platform/db/group-insert.js';
 import { systemRoutes } from './platform/http/system.routes.js';
 import type { Logger } from './platform/logger.js';
 import { createMetrics, httpMetrics } from './platform/metrics.js';
@@ -42,6 +43,7 @@ export type AppDeps = {
  */
 export function createApp(deps: AppDeps) {
   const { config, db, clock, logger } = deps;
+  configureGroupCommit(config.groupCommit);
   /** Crash injection points for the modules that have them (tests only). */
   const faults = deps.faults ? { faults: deps.faults } : {};
   const metrics = createMetrics();
@@ -102,7 +104,7 @@ export function createApp(deps: AppDeps) {
     sweeper,
     ...faults,
   });
-  const idempotency = idempotencyWrapper(db, clock, liveness, deps.faults, config.groupCommit);
+  const idempotency = idempotencyWrapper(db, clock, liveness, deps.faults);
 
   const businessRoutes: Route[] = [...members.routes, ...ledger.routes, ...events.routes, ...checkins.routes, ...rules.routes, ...tiers.routes, ...tasks.routes, ...audit.routes];
   let document: object | undefined;

@@ -1,6 +1,7 @@
 import { Schema, type Connection } from 'mongoose';
 import type { Collection } from 'mongodb';
 import { ensureCollection } from '../../platform/db/connection.js';
+import { groupInsertFor } from '../../platform/db/group-insert.js';
 import { lastOfRun } from '../../platform/db/last-of-run.js';
 import { Lru } from '../../platform/lru.js';
 import type { CheckinConfig } from './checkins.schemas.js';
@@ -98,7 +99,7 @@ export function checkinsStore(db: Connection) {
 
     /** Commits an entry; rejects with a duplicate-key error when its seq, its day or its opId is taken. */
     async insert(entry: CheckinEntry): Promise<void> {
-      await log.insertOne(entry);
+      await groupInsertFor(log).insert(entry);
       remember(entry.memberId, { seq: entry.seq, state: entry.state });
       writeHint(entry.memberId, { seq: entry.seq, state: entry.state });
     },

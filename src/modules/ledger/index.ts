@@ -39,7 +39,7 @@ type LedgerModuleDeps = {
 
 /** One ledger over the shared write path: points, or growth (the same primitive, another collection and policy). */
 function buildLedger(deps: LedgerModuleDeps, name: 'points' | 'growth', expiry: string) {
-  const store = ledgerStore(deps.db, name, deps.logger, deps.faults, deps.config.groupCommit);
+  const store = ledgerStore(deps.db, name, deps.logger, deps.faults);
   const service = ledgerService({
     store,
     clock: deps.clock,

@@ -1,7 +1,7 @@
 import { Schema, type Connection } from 'mongoose';
 import type { Collection } from 'mongodb';
 import { ensureCollection, insertOnce } from '../../platform/db/connection.js';
-import { groupInsert, type GroupInsertOptions } from '../../platform/db/group-insert.js';
+import { groupInsertFor } from '../../platform/db/group-insert.js';
 import { lastOfRun } from '../../platform/db/last-of-run.js';
 import { Lru } from '../../platform/lru.js';
 import { noFaults, type Faults } from '../../platform/faults.js';
@@ -106,7 +106,7 @@ export function parseEntryId(id: string): { memberId: string; seq: number } | un
  * account. Everything on a request's path is an insert or a read by _id, the only operations every engine we run on
  * (FerretDB v1 included) does quickly and atomically.
  */
-export function ledgerStore(db: Connection, name: string, logger: Logger, faults: Faults = noFaults, groupCommit: GroupInsertOptions = { maxBatch: 1, maxInFlight: 64 }) {
+export function ledgerStore(db: Connection, name: string, logger: Logger, faults: Faults = noFaults) {
   const entriesSchema = new Schema({}, { collection: `${name}_entries`, strict: false, versionKey: false });
   // Prefixed by the shard key (memberId, docs/SCALING.md): an operation always lands on one member's account.
   entriesSchema.index({ memberId: 1, opId: 1 }, { unique: true });
@@ -118,7 +118,7 @@ export function ledgerStore(db: Connection, name: string, logger: Logger, faults
   const outcomes = entriesModel.collection as unknown as Collection<Outcome>;
   const accounts = accountsModel.collection as unknown as Collection<AccountDoc>;
   /** Entries of different accounts committed at the same moment share one insertMany, each keeping its unique keys. */
-  const entryInserts = groupInsert(entries, groupCommit);
+  const entryInserts = groupInsertFor(entries);
 
   /** Heads this process has seen, so a command rarely reads before it writes. A stale head only costs a re-read. */
   const heads = new Lru<string, Head>(100_000);

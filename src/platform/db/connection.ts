@@ -1,5 +1,6 @@
 import mongoose, { type Connection } from 'mongoose';
 import type { Collection, Document, OptionalUnlessRequiredId } from 'mongodb';
+import { groupInsertFor } from './group-insert.js';
 
 /**
  * Opens a mongoose connection of our own (never the global one, so several apps can share a process).
@@ -119,18 +120,14 @@ export const isDuplicateKey = (err: unknown): boolean => (err as { code?: number
 
 /**
  * Inserts `doc` unless a document with one of its unique keys exists; answers whether this call inserted it. Every
- * claim, slot and record that a retry or a racing writer may write again goes through here.
+ * claim, slot and record that a retry or a racing writer may write again goes through here. Inserts into one
+ * collection that are ready at the same moment share a batch (group commit, group-insert.ts); each keeps its own
+ * unique keys and its own answer.
  *
  *     if (!(await insertOnce(slots, { _id: `${counter}#${n}`, eventScope, at }))) ... // taken by another writer
  */
-export async function insertOnce<T extends Document>(collection: Collection<T>, doc: OptionalUnlessRequiredId<T>): Promise<boolean> {
-  try {
-    await collection.insertOne(doc);
-    return true;
-  } catch (err) {
-    if (isDuplicateKey(err)) return false;
-    throw err;
-  }
+export function insertOnce<T extends Document>(collection: Collection<T>, doc: OptionalUnlessRequiredId<T>): Promise<boolean> {
+  return groupInsertFor(collection).insertOnce(doc);
 }
 
 /**

@@ -111,3 +111,23 @@ function documentErrors(err: unknown): Map<number, DocumentWriteError> | undefin
   }
   return out;
 }
+
+/** The grouping every collection gets unless told otherwise: GROUP_COMMIT_MAX_BATCH and GROUP_COMMIT_IN_FLIGHT. */
+let processDefaults: GroupInsertOptions = { maxBatch: 50, maxInFlight: 4 };
+const perCollection = new WeakMap<object, ReturnType<typeof groupInsert>>();
+
+/** Sets the grouping of this process's collections from its configuration (the app does, before any insert). */
+export function configureGroupCommit(opts: GroupInsertOptions): void {
+  processDefaults = opts;
+}
+
+/** The one group inserter of a collection object, so that every insert into it in this process can share a batch. */
+export function groupInsertFor<T extends Document>(collection: Collection<T>): ReturnType<typeof groupInsert<T>> {
+  let inserter = perCollection.get(collection) as ReturnType<typeof groupInsert<T>> | undefined;
+  if (!inserter) {
+    inserter = groupInsert(collection, processDefaults);
+    perCollection.set(collection, inserter as never);
+  }
+  return inserter;
+}
+

@@ -3,8 +3,7 @@ import type { Context } from 'koa';
 import { Schema, type Connection } from 'mongoose';
 import type { Collection } from 'mongodb';
 import type { Clock } from '../clock.js';
-import { ensureCollection } from '../db/connection.js';
-import { groupInsert, type GroupInsertOptions } from '../db/group-insert.js';
+import { ensureCollection, insertOnce } from '../db/connection.js';
 import { AppError, conflict } from '../errors.js';
 import { InjectedCrash, noFaults, type Faults } from '../faults.js';
 import { errorBody } from './error-handler.js';
@@ -57,15 +56,11 @@ export function idempotencyWrapper(
   clock: Clock,
   liveness: Pick<Liveness, 'owner' | 'isGone'>,
   faults: Faults = noFaults,
-  groupCommit: GroupInsertOptions = { maxBatch: 1, maxInFlight: 64 },
 ): { wrap: RouteWrapper; init: () => Promise<void>; purge: (before: Date) => Promise<{ claims: number; results: number }> } {
   const claimsModel = db.model('IdempotencyClaim', new Schema({}, { collection: 'idempotency_claims', strict: false, versionKey: false }));
   const resultsModel = db.model('IdempotencyResult', new Schema({}, { collection: 'idempotency_results', strict: false, versionKey: false }));
   const claims = claimsModel.collection as unknown as Collection<ClaimDoc>;
   const results = resultsModel.collection as unknown as Collection<ResultDoc>;
-  // Every keyed request writes a claim and a result: requests under way at once share their inserts' round trips.
-  const claimInserts = groupInsert(claims, groupCommit);
-  const resultInserts = groupInsert(results, groupCommit);
   /** Requests of this process under way per scope, so concurrent repeats wait on a promise instead of polling. */
   const inflight = new Map<string, Promise<unknown>>();
 
@@ -106,7 +101,7 @@ export function idempotencyWrapper(
   }
 
   async function record(id: string, fingerprint: string, status: number, body: unknown, abandoned = false): Promise<void> {
-    await resultInserts.insertOnce({ _id: id, fingerprint, status, body, abandoned, createdAt: clock.now() });
+    await insertOnce(results, { _id: id, fingerprint, status, body, abandoned, createdAt: clock.now() });
   }
 
   /**
@@ -128,7 +123,7 @@ export function idempotencyWrapper(
     for (let gen = 1; gen <= MAX_GENERATIONS; ) {
       const id = `${scope}#${gen}`;
       const now = clock.now();
-      if (!(await claimInserts.insertOnce({ _id: id, fingerprint, owner: liveness.owner, leaseUntil: new Date(now.getTime() + LEASE_MS), createdAt: now }))) {
+      if (!(await insertOnce(claims, { _id: id, fingerprint, owner: liveness.owner, leaseUntil: new Date(now.getTime() + LEASE_MS), createdAt: now }))) {
         const result = await results.findOne({ _id: `${id}/r` });
         if (result) {
           if (result.fingerprint !== fingerprint) throw reused();
