@@ -10,7 +10,8 @@
  *   the driver ceiling: the same database work as an earn through the mongodb driver (scripts/lib/ceiling.ts),
  *     without and with the member read, at the same concurrency, after the service has stopped;
  *   balance reads against GET /healthz of the same service (the HTTP ceiling: routing, no database);
- *   the entry insert through mongoose documents (Model.create) against the driver (insertOne);
+ *   the entry insert through mongoose documents (Model.create) against the driver (insertOne), and the engine's
+ *     batched-insert ceiling (entry documents in insertMany batches of 50 from 8 callers) that issue 11's targets use;
  *   check-ins (POST /v1/me/checkins), each by a member registered for it beforehand and not yet checked in,
  *     against the earns of the same run (scripts/lib/bench-checkins.ts); registering is not measured;
  *   the database operations per request, counted in the service; the CPU seconds the service, the engine and the
@@ -51,6 +52,9 @@ const seconds = Number(values.duration);
 const memberCount = Number(values.members);
 if (!(seconds >= 1 && seconds <= 600) || !(memberCount >= 1 && memberCount <= 100_000)) throw new Error('--duration is 1–600 s, --members 1–100000');
 const CONCURRENCY = [32, 64] as const;
+/** The engine's batched-insert ceiling: entry-sized documents in insertMany batches of BATCH from BATCH_CALLERS callers. */
+const BATCH = 50;
+const BATCH_CALLERS = 8;
 /** The driver ceilings (scripts/lib/ceiling.ts): what each run writes and reads per earn. */
 const CEILINGS = {
   A: { readMember: false, writeAccount: true },
@@ -209,6 +213,7 @@ const nonCreated = (s: HttpStats) => Object.entries(s.statuses).reduce((n, [code
 const f0 = (n: number) => (Number.isFinite(n) ? Math.round(n).toString() : '–');
 const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
 const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '–');
+const f3 = (n: number) => (Number.isFinite(n) ? n.toFixed(3) : '–');
 const progress = (name: string, s: { rps?: number; ops?: number; seconds?: number; p50: number; p99: number; bad?: number; errors?: number; firstError?: string }) =>
   out(`  ${name}: ${f0(s.rps ?? (s.ops ?? 0) / (s.seconds ?? 1))}/s  p50 ${f1(s.p50)} ms  p99 ${f1(s.p99)} ms${(s.bad ?? s.errors) ? `  FAILED ${s.bad ?? s.errors}${s.firstError ? ` (${s.firstError})` : ''}` : ''}`);
 
@@ -373,6 +378,7 @@ async function main(): Promise<void> {
     await inserts.init();
     await dmeasure('entry insert: mongoose Model.create', 32, inserts.mongoose);
     await dmeasure('entry insert: driver insertOne', 32, inserts.driver);
+    await dmeasure(`entry insertMany of ${BATCH}`, BATCH_CALLERS, inserts.batch(BATCH));
 
     await conn.dropDatabase(); // a PostgreSQL backend or an external server would otherwise keep the data
     await cdb.dropDatabase();
@@ -441,6 +447,21 @@ async function main(): Promise<void> {
       out(`| ${k.replace('entry insert: ', '')} | ${f0(dops(`${k}@32`))} | ${f1(s.p50)} | ${f1(s.p99)} | ${f0(s.cpuUsPerOp)} |`);
     }
     out(`\n${cpuLine}`);
+    const batched = dops(`entry insertMany of ${BATCH}@${BATCH_CALLERS}`) * BATCH;
+    const single = dops('entry insert: driver insertOne@32');
+    const findOne = dops('findOne by _id@32');
+    const rps = (k: string) => (http[k] as HttpStats).rps;
+    out(`\n### the throughput targets (issue 11), against the engine's own ceilings in this run\n`);
+    out(`engine ceilings: ${f0(batched)} entry documents/s in insertMany batches of ${BATCH} from ${BATCH_CALLERS} callers; ${f0(single)} single inserts/s from 32 callers; ${f0(findOne)} findOne by _id/s from 32 callers\n`);
+    out('| target | measured | ratio | goal |');
+    out('|---|---:|---:|---:|');
+    out(`| earn /s at 32 connections ÷ batched-insert documents/s | ${f0(rps('earn@32'))} | ${f3(ratio(rps('earn@32'), batched))} | ≥ 0.25 |`);
+    out(`| earn /s at 32 connections ÷ single inserts/s | ${f0(rps('earn@32'))} | ${f2(ratio(rps('earn@32'), single))} | – |`);
+    out(`| earn p99 at 64 connections (ms) | ${f1((http['earn@64'] as HttpStats).p99)} | – | ≤ 250 on PostgreSQL |`);
+    out(`| order.paid (3 rules) /s ÷ earn /s, 32 connections | ${f0(rps('events@32'))} | ${f2(ratio(rps('events@32'), rps('earn@32')))} | ≥ 0.5 |`);
+    out(`| check-ins /s ÷ earn /s, 32 connections | ${f0(rps('check-in@32'))} | ${f2(ratio(rps('check-in@32'), rps('earn@32')))} | ≥ 0.5 |`);
+    out(`| balance reads /s ÷ driver findOne /s, 32 connections | ${f0(rps('balance@32'))} | ${f2(ratio(rps('balance@32'), findOne))} | ≥ 0.8 |`);
+    out(`| one hot member: earn /s at 32 connections | ${f0(rps('hot earn@32'))} | – | no worse than before |`);
     out(`\n### database operations per request, counted in the service (8 connections, 100 requests)\n`);
     for (const [name, ops] of Object.entries(opsPer)) {
       out(`- ${name}: ${Object.entries(ops).sort().map(([k, v]) => `${k} ${f2(v)}`).join(', ')}`);

@@ -177,5 +177,12 @@ export function entryInserts(conn: Connection, lotExpiry: Date) {
     driver: async () => {
       await direct.insertOne(docs(member(), 10).entry);
     },
+    /** The engine's batched-insert ceiling (issue 11): `size` entry-sized documents in one unordered insertMany. */
+    batch: (size: number) => async () => {
+      await direct.insertMany(
+        Array.from({ length: size }, () => docs(member(), 10).entry),
+        { ordered: false },
+      );
+    },
   };
 }
