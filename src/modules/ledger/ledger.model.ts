@@ -131,42 +131,15 @@ export function ledgerStore(db: Connection, name: string, logger: Logger, faults
 
   const remember = (memberId: string, head: Head): void => heads.set(memberId, head);
 
-  /** Account cache documents written in one bulk command; more wait for the next pass. */
-  const FLUSH_CHUNK = 200;
-
-  /**
-   * Writes account cache documents in one ordered-false bulk of replaceOne-upserts (one round trip for many accounts);
-   * answers the member ids whose write failed. Filtered by _id alone, the one filter every engine can push down (on
-   * FerretDB a second key makes it decode every account). A guard against moving backwards would not be atomic there
-   * anyway: this process writes each account's heads in order, and across processes a cache left behind is what
-   * readers already tolerate (they follow entries).
-   */
-  async function writeAccounts(batch: Array<[string, Head]>): Promise<Set<string>> {
-    const failed = new Set<string>();
-    const writes: Array<[string, Head]> = [];
-    for (const [memberId, head] of batch) {
-      try {
-        faults.at(`${name}:account-cache-write`);
-        writes.push([memberId, head]);
-      } catch (err) {
-        logger.warn({ err, memberId }, 'account cache write failed; it is written again later');
-        failed.add(memberId);
-      }
-    }
-    if (writes.length === 0) return failed;
-    try {
-      await accounts.bulkWrite(
-        writes.map(([memberId, head]) => ({ replaceOne: { filter: { _id: memberId }, replacement: accountDoc(memberId, head), upsert: true } })),
-        { ordered: false },
-      );
-    } catch (err) {
-      const perDocument = (err as { writeErrors?: Array<{ index: number; code?: number }> }).writeErrors;
-      // Two processes creating one account's cache at once (11000): either write is fine. Anything else is written again.
-      const lost = Array.isArray(perDocument) ? perDocument.filter((w) => w.code !== 11000).map((w) => w.index) : writes.map((_, i) => i);
-      if (lost.length > 0) logger.warn({ err, accounts: lost.length }, 'account cache writes failed; they are written again later');
-      for (const i of lost) failed.add((writes[i] as [string, Head])[0]);
-    }
-    return failed;
+  async function writeAccount(memberId: string, head: Head): Promise<void> {
+    faults.at(`${name}:account-cache-write`);
+    const doc = accountDoc(memberId, head);
+    // Filtered by _id alone, the one filter every engine can push down (on FerretDB a second key makes it decode every
+    // account). A guard against moving backwards would not be atomic there anyway: this process writes each account's
+    // heads in order, and across processes a cache left behind is what readers already tolerate (they follow entries).
+    await accounts.replaceOne({ _id: memberId }, doc, { upsert: true }).catch((err: { code?: number }) => {
+      if (err.code !== 11000) throw err; // two processes creating one account's cache at once: either is fine
+    });
   }
 
   /**
@@ -175,11 +148,21 @@ export function ledgerStore(db: Connection, name: string, logger: Logger, faults
    */
   async function flush(): Promise<void> {
     while (dirty.size > 0) {
-      const batch = [...dirty.entries()].slice(0, FLUSH_CHUNK);
-      for (const [memberId] of batch) dirty.delete(memberId);
-      const failed = await writeAccounts(batch);
-      for (const [memberId, head] of batch) if (failed.has(memberId) && !dirty.has(memberId)) dirty.set(memberId, head);
-      failedFlushes = failed.size < batch.length ? 0 : failedFlushes + 1;
+      const batch = [...dirty.entries()];
+      dirty.clear();
+      const written = await Promise.all(
+        batch.map(([memberId, head]) =>
+          writeAccount(memberId, head).then(
+            () => true,
+            (err: unknown) => {
+              logger.warn({ err, memberId }, 'account cache write failed; it is written again later');
+              if (!dirty.has(memberId)) dirty.set(memberId, head);
+              return false;
+            },
+          ),
+        ),
+      );
+      failedFlushes = written.some(Boolean) ? 0 : failedFlushes + 1;
       if (failedFlushes > 0) return;
     }
   }
