@@ -134,15 +134,24 @@ export function checkinsService(deps: CheckinsDeps) {
     const m = member.memberId;
     const { day, plan } = entry;
     const ref = { type: 'checkin', id: day };
-    if (plan.points > 0) {
-      await deps.points.earnPoints(m, { amount: plan.points, code: 'checkin', ref }, { opId: derivedOpId('points', 'checkin', m, day), actor, retry });
-    }
-    for (const ms of plan.milestones.filter((x) => x.points > 0)) {
-      const opId = derivedOpId('points', 'checkin-milestone', m, day, String(ms.streak));
-      await deps.points.earnPoints(m, { amount: ms.points, code: 'checkin_milestone', ref }, { opId, actor, retry });
-    }
     const growth = plan.growth + plan.milestones.reduce((s, x) => s + x.growth, 0);
-    if (growth > 0) await deps.growth.earnPoints(m, { amount: growth, code: 'checkin', ref }, { opId: derivedOpId('growth', 'checkin', m, day), actor, retry });
+    // The two ledgers are independent accounts, so their payments go at once (each has its own op id, so either may
+    // land without the other and a retry pays only what is missing).
+    const payPoints = async () => {
+      if (plan.points > 0) {
+        await deps.points.earnPoints(m, { amount: plan.points, code: 'checkin', ref }, { opId: derivedOpId('points', 'checkin', m, day), actor, retry });
+      }
+      for (const ms of plan.milestones.filter((x) => x.points > 0)) {
+        const opId = derivedOpId('points', 'checkin-milestone', m, day, String(ms.streak));
+        await deps.points.earnPoints(m, { amount: ms.points, code: 'checkin_milestone', ref }, { opId, actor, retry });
+      }
+    };
+    const payGrowth = async () => {
+      if (growth > 0) await deps.growth.earnPoints(m, { amount: growth, code: 'checkin', ref }, { opId: derivedOpId('growth', 'checkin', m, day), actor, retry });
+    };
+    const paid = await Promise.allSettled([payPoints(), payGrowth()]);
+    const failed = paid.find((p): p is PromiseRejectedResult => p.status === 'rejected');
+    if (failed) throw failed.reason;
     faults.at('checkin:before-event');
     const { effects } = await deps.report(
       {
