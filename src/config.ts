@@ -44,7 +44,7 @@ const envSchema = z.object({
   HOLD_TTL_SECONDS: z.coerce.number().int().min(1).max(7 * 86_400).default(900),
   LEDGER_SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
   GROUP_COMMIT_MAX_BATCH: z.coerce.number().int().min(1).max(500).default(50),
-  GROUP_COMMIT_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(4),
+  GROUP_COMMIT_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(2),
 });
 
 /** The variables the token key depends on, parsed on their own so key problems are reported with any others. */

@@ -28,7 +28,7 @@ class DocumentWriteError extends Error {
  * leave together as soon as one returns. An error that is not a document's own (the engine went away) rejects every
  * caller of that batch, as it would have each lone insert: none of them knows whether its document landed.
  *
- *     const inserts = groupInsert(entries, { maxBatch: 50, maxInFlight: 4 }); await inserts.insert(entry);
+ *     const inserts = groupInsert(entries, { maxBatch: 50, maxInFlight: 2 }); await inserts.insert(entry);
  */
 export function groupInsert<T extends Document>(collection: Collection<T>, opts: GroupInsertOptions) {
   const waiting: Array<Waiting<T>> = [];
@@ -113,7 +113,7 @@ function documentErrors(err: unknown): Map<number, DocumentWriteError> | undefin
 }
 
 /** The grouping every collection gets unless told otherwise: GROUP_COMMIT_MAX_BATCH and GROUP_COMMIT_IN_FLIGHT. */
-let processDefaults: GroupInsertOptions = { maxBatch: 50, maxInFlight: 4 };
+let processDefaults: GroupInsertOptions = { maxBatch: 50, maxInFlight: 2 };
 const perCollection = new WeakMap<object, ReturnType<typeof groupInsert>>();
 
 /** Sets the grouping of this process's collections from its configuration (the app does, before any insert). */
