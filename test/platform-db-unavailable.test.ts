@@ -16,7 +16,7 @@ import mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connectDatabase, isDatabaseClosing, isDatabaseUnavailable } from '../src/platform/db/connection.js';
 import type { RunningEngine } from '../src/platform/db/provision.js';
-import { ops, service, startOwnEngine, startTestApp, type ApiResponse, type TestApp } from './helpers/app.js';
+import { freshDbName, ops, service, startOwnEngine, startTestApp, type ApiResponse, type TestApp } from './helpers/app.js';
 import { expectError } from './helpers/expect.js';
 
 // The pool's own errors are not exported by the driver's index; they are the classes it throws when a pool is
@@ -80,6 +80,33 @@ describe('isDatabaseUnavailable', () => {
     for (const err of [new MongoNetworkError('connection closed'), epipe(), new MongoServerSelectionError('Server selection timed out', {} as never), new Error('boom')]) {
       expect(isDatabaseClosing(err), err.message).toBe(false);
     }
+  });
+
+  it('when our own client is closed under batched inserts (the driver wraps what stopped them in a MongoBulkWriteError), then each error says so', async () => {
+    const seen = new Set<string>();
+    for (let round = 0; round < 12; round++) {
+      const db = await connectDatabase(inject('mongoUri'), freshDbName('closing'), 3000);
+      const c = db.collection('batches');
+      const batches = Array.from({ length: 30 }, (_, i) => c.insertMany([{ _id: `a${i}` }, { _id: `b${i}` }] as never[], { ordered: false }).then(() => null, (err: unknown) => err));
+      await sleep(round % 4);
+      await db.close();
+      for (const err of await Promise.all(batches)) {
+        if (!err) continue;
+        seen.add((err as Error).message);
+        expect(isDatabaseClosing(err), (err as Error).message).toBe(true);
+        expect(isDatabaseUnavailable(err), (err as Error).message).toBe(true);
+      }
+    }
+    expect(seen.size).toBeGreaterThan(0);
+  });
+
+  it('when a batched insert fails for a document of its own, then that is not the database being unavailable', () => {
+    const writeErrors = [{ index: 0, code: 11000, errmsg: 'E11000 duplicate key error' }];
+    const err = new mongoose.mongo.MongoBulkWriteError({ message: 'E11000 duplicate key error', code: 11000, writeErrors } as never, {} as never);
+    expect(isDatabaseUnavailable(err)).toBe(false);
+    // Even when its message reads like a lost connection: per-document errors are the server's answer.
+    const odd = new mongoose.mongo.MongoBulkWriteError({ message: 'Topology is closed', code: 11000, writeErrors } as never, {} as never);
+    expect(isDatabaseUnavailable(odd)).toBe(false);
   });
 
   it('when a socket error of node surfaces as a plain Error (EPIPE, ECONNRESET), or wrapped, then it counts as unavailable', () => {

@@ -61,10 +61,24 @@ function errorChain(err: unknown): Error[] {
   return chain;
 }
 
+/**
+ * insertMany and bulkWrite wrap a driver error that stopped them (not a server's answer) in a MongoBulkWriteError with
+ * no per-document errors: it keeps the message and labels of what it wrapped, not its class, so the message tells.
+ */
+const wrappedDriverError = (err: Error): boolean => {
+  const e = err as { writeErrors?: unknown; writeConcernError?: unknown };
+  return err.name === 'MongoBulkWriteError' && (!Array.isArray(e.writeErrors) || e.writeErrors.length === 0) && !e.writeConcernError;
+};
+/** What the closing classes say (client, topology, pool closed; a session ended by closing). */
+const closingMessages = /client was closed|client must be connected|topology is closed|closed connection pool|session that has ended/i;
+/** What the unavailable classes say (a connection lost or timed out, server selection, a cleared pool). */
+const unavailableMessages = /^connection \d+ to .* (closed|timed out)|server selection timed out|connection pool .* was cleared|\b(EPIPE|ECONNRESET|ECONNREFUSED|ETIMEDOUT)\b/i;
+
 function saysClosing(err: Error): boolean {
   return (
     closingClasses.some((c) => err instanceof c) ||
     classNames(err).some((n) => closingNames.has(n)) ||
+    (wrappedDriverError(err) && closingMessages.test(err.message)) ||
     // Closing sends an unacknowledged endSessions; FerretDB answers it anyway (it has no such command), and the
     // operation that reads that connection next receives the answer as its own.
     ((err as { code?: unknown }).code === 59 && /'endSessions'/.test(err.message))
@@ -79,6 +93,7 @@ function saysUnavailable(err: Error): boolean {
     classNames(err).some((n) => unavailableNames.has(n)) ||
     (typeof hasErrorLabel === 'function' && unavailableLabels.some((l) => hasErrorLabel.call(err, l) === true)) ||
     (typeof code === 'string' && socketCodes.has(code)) ||
+    (wrappedDriverError(err) && unavailableMessages.test(err.message)) ||
     (err.name === 'MongooseError' && /initial connection|buffering|disconnected/i.test(err.message))
   );
 }
