@@ -92,8 +92,9 @@ export type Config = Readonly<{
     sweepIntervalMs: number;
   }>;
   /**
-   * Group commit of the inserts on the request path (ledger entries, idempotency claims and answers;
-   * src/platform/db/group-insert.ts): documents per batch (1: every insert alone) and batches under way per collection.
+   * Group commit of the inserts on the request path (ledger and check-in entries, and every insertOnce: idempotency
+   * records, claims, slots, due records; src/platform/db/group-insert.ts): documents per batch (1: every insert alone)
+   * and batches under way per collection.
    */
   groupCommit: Readonly<{ maxBatch: number; maxInFlight: number }>;
 }>;

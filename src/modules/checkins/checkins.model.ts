@@ -43,6 +43,8 @@ export function checkinsStore(db: Connection) {
   const hintsModel = db.model('CheckinHead', new Schema({}, { collection: 'checkin_heads', strict: false, versionKey: false }));
   const hints = hintsModel.collection as unknown as Collection<{ _id: string; seq: number; state: CheckinState }>;
   const log = logModel.collection as unknown as Collection<CheckinEntry>;
+  /** Entries of different members committed at the same moment share one insertMany, each keeping its unique keys. */
+  const logInserts = groupInsertFor(log);
   const configs = configModel.collection as unknown as Collection<ConfigDoc>;
   /** The newest entry this process knows per member; a commit on a stale one loses its insert and re-reads. */
   const heads = new Lru<string, CheckinHead>(HEADS_MAX);
@@ -99,7 +101,7 @@ export function checkinsStore(db: Connection) {
 
     /** Commits an entry; rejects with a duplicate-key error when its seq, its day or its opId is taken. */
     async insert(entry: CheckinEntry): Promise<void> {
-      await groupInsertFor(log).insert(entry);
+      await logInserts.insert(entry);
       remember(entry.memberId, { seq: entry.seq, state: entry.state });
       writeHint(entry.memberId, { seq: entry.seq, state: entry.state });
     },

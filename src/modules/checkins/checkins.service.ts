@@ -136,7 +136,8 @@ export function checkinsService(deps: CheckinsDeps) {
     const ref = { type: 'checkin', id: day };
     const growth = plan.growth + plan.milestones.reduce((s, x) => s + x.growth, 0);
     // The two ledgers are independent accounts, so their payments go at once (each has its own op id, so either may
-    // land without the other and a retry pays only what is missing).
+    // land without the other and a retry pays only what is missing). Both are awaited before a failure is thrown, so
+    // nothing of this request is still writing once it has failed.
     const payPoints = async () => {
       if (plan.points > 0) {
         await deps.points.earnPoints(m, { amount: plan.points, code: 'checkin', ref }, { opId: derivedOpId('points', 'checkin', m, day), actor, retry });
