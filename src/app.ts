@@ -163,8 +163,8 @@ export function createApp(deps: AppDeps) {
     owner: liveness.owner,
     /** Stops the heartbeat and says so, so other processes take over what this one leaves at once. Call before closing the db. */
     stop: () => liveness.stop(),
-    /** Writes pending cache documents (ledger accounts, check-in head hints); called on shutdown and by tests. */
-    flush: () => Promise.all([ledger.service.flush(), growth.service.flush(), checkins.service.flush(), sweeper.flush()]).then(() => undefined),
+    /** Writes pending records (answers under idempotency keys, ledger account caches, check-in head hints); on shutdown and by tests. */
+    flush: () => Promise.all([idempotency.flush(), ledger.service.flush(), growth.service.flush(), checkins.service.flush(), sweeper.flush()]).then(() => undefined),
   };
 }
 export type App = ReturnType<typeof createApp>;

@@ -56,7 +56,12 @@ export function idempotencyWrapper(
   clock: Clock,
   liveness: Pick<Liveness, 'owner' | 'isGone'>,
   faults: Faults = noFaults,
-): { wrap: RouteWrapper; init: () => Promise<void>; purge: (before: Date) => Promise<{ claims: number; results: number }> } {
+): {
+  wrap: RouteWrapper;
+  init: () => Promise<void>;
+  purge: (before: Date) => Promise<{ claims: number; results: number }>;
+  flush: () => Promise<void>;
+} {
   const claimsModel = db.model('IdempotencyClaim', new Schema({}, { collection: 'idempotency_claims', strict: false, versionKey: false }));
   const resultsModel = db.model('IdempotencyResult', new Schema({}, { collection: 'idempotency_results', strict: false, versionKey: false }));
   const claims = claimsModel.collection as unknown as Collection<ClaimDoc>;
@@ -114,12 +119,30 @@ export function idempotencyWrapper(
     return claim.owner === liveness.owner || (await liveness.isGone(claim.owner));
   }
 
+  /** Answers of this process whose records are still being written, so a shutdown waits for them. */
+  const recording = new Set<Promise<void>>();
+
+  /**
+   * Records a generation's answer off the request path: the operation below already landed what it did (and replays it
+   * from its own records), so the caller need not wait for a write that only speeds up and shortens a repeat. Repeats
+   * of this scope in this process wait for it (see `wrap`); another process's repeat waits on the claim meanwhile; if
+   * the record fails, the attempt is recorded as abandoned so a repeat runs again and the operation replays what landed.
+   */
+  function recordLater(id: string, fingerprint: string, status: number, body: unknown): Promise<void> {
+    const p = record(id, fingerprint, status, body)
+      .catch(() => abandon(id, fingerprint))
+      .finally(() => recording.delete(p));
+    recording.add(p);
+    return p;
+  }
+
+  /** Runs a request under its key: its answer, and a promise settled once that answer is recorded for repeats. */
   async function execute(
     ctx: Context,
     scope: string,
     fingerprint: string,
     run: (info: IdempotencyInfo) => Promise<RouteResult>,
-  ): Promise<RouteResult> {
+  ): Promise<{ result: RouteResult; recorded: Promise<void> }> {
     for (let gen = 1; gen <= MAX_GENERATIONS; ) {
       const id = `${scope}#${gen}`;
       const now = clock.now();
@@ -131,7 +154,7 @@ export function idempotencyWrapper(
             gen++;
             continue;
           }
-          return replay(result);
+          return { result: replay(result), recorded: Promise.resolve() };
         }
         const claim = await claims.findOne({ _id: id });
         if (claim && claim.fingerprint !== fingerprint) throw reused();
@@ -157,14 +180,12 @@ export function idempotencyWrapper(
       }
       try {
         faults.at('idempotency:before-record');
-        await record(`${id}/r`, fingerprint, result.status, result.body);
       } catch (err) {
         if (err instanceof InjectedCrash) throw err;
-        // The operation is done but its answer is not recorded: answer it, and let a repeat run it again (the layers
-        // below replay what landed), as after a crash.
-        await abandon(`${id}/r`, fingerprint);
+        // The answer cannot be recorded: answer it, and let a repeat run it again (the layers below replay what landed).
+        return { result, recorded: abandon(`${id}/r`, fingerprint) };
       }
-      return result;
+      return { result, recorded: recordLater(`${id}/r`, fingerprint, result.status, result.body) };
     }
     throw new AppError(503, 'CONTENTION', 'too many attempts under this idempotency key; retry later');
   }
@@ -183,16 +204,24 @@ export function idempotencyWrapper(
       await pending.catch(() => {});
     }
     const p = execute(ctx, scope, fingerprint, (info) => run({ idempotency: info }));
-    inflight.set(scope, p);
-    try {
-      return await p;
-    } finally {
-      if (inflight.get(scope) === p) inflight.delete(scope);
-    }
+    // A repeat in this process waits until this answer is recorded (or the attempt failed), then reads it from there.
+    const settled: Promise<void> = p.then(
+      (r) => r.recorded,
+      () => undefined,
+    );
+    inflight.set(scope, settled);
+    void settled.then(() => {
+      if (inflight.get(scope) === settled) inflight.delete(scope);
+    });
+    return (await p).result;
   };
 
   return {
     wrap,
+    /** Waits for the answers still being recorded (shutdown and tests); one that fails is left abandoned or retried. */
+    flush: async () => {
+      while (recording.size > 0) await Promise.allSettled([...recording]);
+    },
     init: async () => {
       await ensureCollection(claimsModel);
       await ensureCollection(resultsModel);
