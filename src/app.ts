@@ -2,6 +2,7 @@ import Koa from 'koa';
 import type { Connection } from 'mongoose';
 import type { Config } from './config.js';
 import { createAuditModule } from './modules/audit/index.js';
+import { createBenefitsModule, type Availability } from './modules/benefits/index.js';
 import { createCheckinsModule } from './modules/checkins/index.js';
 import { createEventsModule } from './modules/events/index.js';
 import { createGrowthLedger, createLedgerModule } from './modules/ledger/index.js';
@@ -104,9 +105,24 @@ export function createApp(deps: AppDeps) {
     sweeper,
     ...faults,
   });
+  // replaced by the stock and limit chains (issue 12, item 2): until then a benefit's stock is its configured stock and no limit is used
+  const availability: Availability = {
+    stockLeft: async (code) => (await benefits.service.getBenefit(code)).stock,
+    limitUsed: async () => 0,
+  };
+  const benefits = createBenefitsModule({
+    db,
+    clock,
+    audit: audit.record,
+    members: members.service,
+    points: ledger.service,
+    tierOf: async (memberId) => (await tiers.service.tierContext(memberId)).tier,
+    availability,
+    maxPointsAmount: config.maxPointsAmount,
+  });
   const idempotency = idempotencyWrapper(db, clock, liveness, deps.faults);
 
-  const businessRoutes: Route[] = [...members.routes, ...ledger.routes, ...events.routes, ...checkins.routes, ...rules.routes, ...tiers.routes, ...tasks.routes, ...audit.routes];
+  const businessRoutes: Route[] = [...members.routes, ...ledger.routes, ...events.routes, ...checkins.routes, ...rules.routes, ...tiers.routes, ...tasks.routes, ...benefits.routes, ...audit.routes];
   let document: object | undefined;
   const openapi = (): object => (document ??= buildOpenApiDocument(routes));
   const routes: Route[] = [...systemRoutes({ db, engine: deps.engine, metrics, timeoutMs: config.db.timeoutMs, openapi }), ...businessRoutes];
@@ -136,14 +152,14 @@ export function createApp(deps: AppDeps) {
   app.use(router.routes());
   app.use(router.allowedMethods());
 
-  const ready = Promise.all([sweeper.init(), members.init(), ledger.init(), growth.init(), rules.init(), tiers.init(), tasks.init(), jobs.init(), events.init(), checkins.init(), audit.init(), idempotency.init(), liveness.init()]).then(
+  const ready = Promise.all([sweeper.init(), members.init(), ledger.init(), growth.init(), rules.init(), tiers.init(), tasks.init(), benefits.init(), jobs.init(), events.init(), checkins.init(), audit.init(), idempotency.init(), liveness.init()]).then(
     () => liveness.start(),
   );
   return {
     app,
     ready,
     metrics,
-    services: { members: members.service, ledger: ledger.service, growth: growth.service, rules: rules.service, tiers: tiers.service, tasks: tasks.service, events: events.service, checkins: checkins.service },
+    services: { members: members.service, ledger: ledger.service, growth: growth.service, rules: rules.service, tiers: tiers.service, tasks: tasks.service, benefits: benefits.service, events: events.service, checkins: checkins.service },
     openapi,
     /** Starts the background jobs (the sweeper, tier evaluation, purges); the returned stop waits for a sweep under way. */
     startJobs: () => {
