@@ -2,7 +2,7 @@ import Koa from 'koa';
 import type { Connection } from 'mongoose';
 import type { Config } from './config.js';
 import { createAuditModule } from './modules/audit/index.js';
-import { createBenefitsModule, type Availability } from './modules/benefits/index.js';
+import { createBenefitsModule } from './modules/benefits/index.js';
 import { createCheckinsModule } from './modules/checkins/index.js';
 import { createEventsModule } from './modules/events/index.js';
 import { createGrowthLedger, createLedgerModule } from './modules/ledger/index.js';
@@ -105,11 +105,6 @@ export function createApp(deps: AppDeps) {
     sweeper,
     ...faults,
   });
-  // replaced by the stock and limit chains (issue 12, item 2): until then a benefit's stock is its configured stock and no limit is used
-  const availability: Availability = {
-    stockLeft: async (code) => (await benefits.service.getBenefit(code)).stock,
-    limitUsed: async () => 0,
-  };
   const benefits = createBenefitsModule({
     db,
     clock,
@@ -117,8 +112,11 @@ export function createApp(deps: AppDeps) {
     members: members.service,
     points: ledger.service,
     tierOf: async (memberId) => (await tiers.service.tierContext(memberId)).tier,
-    availability,
+    privilegesOf: (memberId) => tiers.service.privilegesOf(memberId),
     maxPointsAmount: config.maxPointsAmount,
+    sweeper,
+    expiredPoints: config.benefits.expiredVoucherPoints,
+    ...faults,
   });
   const idempotency = idempotencyWrapper(db, clock, liveness, deps.faults);
 
@@ -159,7 +157,7 @@ export function createApp(deps: AppDeps) {
     app,
     ready,
     metrics,
-    services: { members: members.service, ledger: ledger.service, growth: growth.service, rules: rules.service, tiers: tiers.service, tasks: tasks.service, benefits: benefits.service, events: events.service, checkins: checkins.service },
+    services: { members: members.service, ledger: ledger.service, growth: growth.service, rules: rules.service, tiers: tiers.service, tasks: tasks.service, benefits: benefits.service, redemptions: benefits.redemptions, stock: benefits.stock, events: events.service, checkins: checkins.service },
     openapi,
     /** Starts the background jobs (the sweeper, tier evaluation, purges); the returned stop waits for a sweep under way. */
     startJobs: () => {

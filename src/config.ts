@@ -45,6 +45,7 @@ const envSchema = z.object({
   LEDGER_SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
   GROUP_COMMIT_MAX_BATCH: z.coerce.number().int().min(1).max(500).default(50),
   GROUP_COMMIT_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(2),
+  BENEFIT_EXPIRED_VOUCHER_POINTS: z.enum(['keep', 'refund']).default('keep'),
 });
 
 /** The variables the token key depends on, parsed on their own so key problems are reported with any others. */
@@ -97,6 +98,8 @@ export type Config = Readonly<{
    * and batches under way per collection.
    */
   groupCommit: Readonly<{ maxBatch: number; maxInFlight: number }>;
+  /** What becomes of the points of a voucher that expires unused: kept (the default) or refunded (docs/BENEFITS.md). */
+  benefits: Readonly<{ expiredVoucherPoints: 'keep' | 'refund' }>;
 }>;
 
 /** Thrown when the environment does not describe a valid configuration; the message names every bad variable. */
@@ -150,6 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       sweepIntervalMs: e.LEDGER_SWEEP_INTERVAL_MS,
     },
     groupCommit: { maxBatch: e.GROUP_COMMIT_MAX_BATCH, maxInFlight: e.GROUP_COMMIT_IN_FLIGHT },
+    benefits: { expiredVoucherPoints: e.BENEFIT_EXPIRED_VOUCHER_POINTS },
   });
 }
 

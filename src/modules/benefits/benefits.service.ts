@@ -1,6 +1,7 @@
 import { cachedFor } from '../../platform/cache.js';
+import { KeyedQueue } from '../../platform/keyed-queue.js';
 import type { Clock } from '../../platform/clock.js';
-import { AppError, notFound } from '../../platform/errors.js';
+import { AppError, conflict, notFound, validationFailed } from '../../platform/errors.js';
 import type { Caller } from '../../platform/http/route.js';
 import type { RecordAudit } from '../audit/index.js';
 import { spendable, type LedgerService } from '../ledger/index.js';
@@ -32,7 +33,16 @@ export type BenefitsDeps = {
   points: Pick<LedgerService, 'getBalance'>;
   /** The member's tier code; null without a tier (or without a ladder). */
   tierOf: (memberId: string) => Promise<string | null>;
+  /** The benefit codes the member's tier makes free privileges (the tier's `benefitCodes`). */
+  privilegesOf: (memberId: string) => Promise<string[]>;
   availability: Availability;
+  /**
+   * Brings a benefit's stock to `units` in all (initial plus restocks and corrections; null: unlimited), as a save of
+   * version `version` asks, before that save lands. Errors: 409 when the stock cannot go that low.
+   */
+  setStock: (code: string, units: number | null, version: number) => Promise<void>;
+  /** MAX_POINTS_AMOUNT: the most one redemption may cost. */
+  maxPointsAmount: number;
 };
 
 /** Whether a member can redeem `quantity` units now, and every reason why not. */
@@ -47,7 +57,7 @@ export type Eligibility = {
 };
 
 /** What a member's eligibility depends on besides the benefit, read once per request. */
-type MemberContext = { memberId: string; timezone: string; frozen: boolean; tier: string | null; available: number };
+type MemberContext = { memberId: string; timezone: string; frozen: boolean; tier: string | null; privileges: string[]; available: number };
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 
@@ -83,13 +93,19 @@ const pageOf = <T extends { code: string }>(rows: T[], limit: number): Page<T> =
 export function benefitsService(deps: BenefitsDeps) {
   const { repo, clock } = deps;
   const catalogue = cachedFor(CACHE_MS, () => repo.all());
+  const saves = new KeyedQueue();
 
   async function memberContext(memberId: string): Promise<MemberContext> {
-    const [member, tier, balance] = await Promise.all([deps.members.getMember(memberId), deps.tierOf(memberId), deps.points.getBalance(memberId)]);
+    const [member, tier, privileges, balance] = await Promise.all([
+      deps.members.getMember(memberId),
+      deps.tierOf(memberId),
+      deps.privilegesOf(memberId),
+      deps.points.getBalance(memberId),
+    ]);
     // A hold past its time that the sweeper has not released yet still counts as held here; the redemption's own hold
     // decides on the ledger's truth, so this can only under-promise for up to one sweep interval.
     const available = spendable(balance.head.state, balance.now);
-    return { memberId, timezone: member.timezone, frozen: member.status === 'frozen', tier, available };
+    return { memberId, timezone: member.timezone, frozen: member.status === 'frozen', tier, privileges, available };
   }
 
   async function judge(ctx: MemberContext, b: Benefit, quantity: number, now: Date): Promise<Eligibility> {
@@ -102,12 +118,14 @@ export function benefitsService(deps: BenefitsDeps) {
     const limitLeft = limit ? Math.max(limit.count - used, 0) : null;
     const reasons: EligibilityReason[] = [];
     if (ctx.frozen) reasons.push('MEMBER_FROZEN');
-    if (b.tiers && !(ctx.tier && b.tiers.includes(ctx.tier))) reasons.push('TIER_NOT_ELIGIBLE');
+    const privileged = ctx.privileges.includes(b.code);
+    if (!privileged && b.tiers && !(ctx.tier && b.tiers.includes(ctx.tier))) reasons.push('TIER_NOT_ELIGIBLE');
     if ((b.validFrom && now < b.validFrom) || (b.validTo && now >= b.validTo)) reasons.push('NOT_IN_WINDOW');
     if (stockLeft !== null && stockLeft < quantity) reasons.push('OUT_OF_STOCK');
     if (limitLeft !== null && limitLeft < quantity) reasons.push('LIMIT_REACHED');
     // A free privilege needs no points, even from a member whose balance is in debt.
-    if (b.costPoints > 0 && ctx.available < b.costPoints * quantity) reasons.push('INSUFFICIENT_POINTS');
+    // So is a tier privilege: the tier's benefit codes are free for its members, within their limits.
+    if (!privileged && b.costPoints > 0 && ctx.available < b.costPoints * quantity) reasons.push('INSUFFICIENT_POINTS');
     return {
       eligible: reasons.length === 0,
       reasons,
@@ -118,51 +136,62 @@ export function benefitsService(deps: BenefitsDeps) {
     };
   }
 
+  /**
+   * Saves one version. Saves of one benefit run one at a time in this process, so each moves the stock to its own
+   * total in the order their versions are claimed (across processes, racing saves of one benefit are ops' rare case:
+   * the last stock move wins, docs/BENEFITS.md).
+   */
+  async function save(caller: Caller, code: string, input: BenefitInput, requestId: string): Promise<{ benefit: Benefit; created: boolean }> {
+    for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++) {
+      // The newest version from the database, never the cache: an older one held in memory would claim a taken number.
+      const before = await repo.latest(code);
+      const now = clock.now();
+      const benefit: Benefit = {
+        code,
+        name: input.name,
+        description: input.description ?? null,
+        kind: input.kind,
+        costPoints: input.costPoints,
+        tiers: input.tiers ?? null,
+        stock: input.stock,
+        perMemberLimit: input.perMemberLimit ?? null,
+        validFrom: input.validFrom ? new Date(input.validFrom) : null,
+        validTo: input.validTo ? new Date(input.validTo) : null,
+        voucherValidDays: input.voucherValidDays ?? null,
+        active: input.active,
+        version: (before?.version ?? 0) + 1,
+        createdAt: before?.createdAt ?? now,
+        updatedAt: now,
+        updatedBy: `${caller.role}:${caller.sub}`,
+      };
+      // The stock moves first, under the version's own op id: a save refused for it changes nothing, and a save
+      // that dies after it leaves a stock its retry finds already there (the target is a total, not a delta).
+      await deps.setStock(code, benefit.stock, benefit.version);
+      if (!(await repo.claim(benefit))) continue;
+      await repo.publish(benefit);
+      catalogue.invalidate();
+      await deps.audit({
+        id: `benefit.put:${code}:${benefit.version}`,
+        actor: caller,
+        action: before ? 'benefit.update' : 'benefit.create',
+        target: { type: 'benefit', id: code },
+        before: before ? toBenefitView(before) : null,
+        after: toBenefitView(benefit),
+        requestId,
+      });
+      return { benefit, created: !before };
+    }
+    throw new AppError(503, 'CONTENTION', 'the benefit is being changed concurrently; retry');
+  }
+
   return {
     /**
      * Creates or replaces a benefit (audited with before and after): each save is a new version, the creation time is
      * kept. Returns whether it was created.
      * Errors: 503 CONTENTION when other saves of the same code take the next version ten times in a row.
      */
-    async putBenefit(caller: Caller, code: string, input: BenefitInput, requestId: string): Promise<{ benefit: Benefit; created: boolean }> {
-      for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++) {
-        // The newest version from the database, never the cache: an older one held in memory would claim a taken number.
-        const before = await repo.latest(code);
-        const now = clock.now();
-        const benefit: Benefit = {
-          code,
-          name: input.name,
-          description: input.description ?? null,
-          kind: input.kind,
-          costPoints: input.costPoints,
-          tiers: input.tiers ?? null,
-          stock: input.stock,
-          perMemberLimit: input.perMemberLimit ?? null,
-          validFrom: input.validFrom ? new Date(input.validFrom) : null,
-          validTo: input.validTo ? new Date(input.validTo) : null,
-          voucherValidDays: input.voucherValidDays ?? null,
-          active: input.active,
-          version: (before?.version ?? 0) + 1,
-          createdAt: before?.createdAt ?? now,
-          updatedAt: now,
-          updatedBy: `${caller.role}:${caller.sub}`,
-        };
-        if (!(await repo.claim(benefit))) continue;
-        await repo.publish(benefit);
-        catalogue.invalidate();
-        await deps.audit({
-          id: `benefit.put:${code}:${benefit.version}`,
-          actor: caller,
-          action: before ? 'benefit.update' : 'benefit.create',
-          target: { type: 'benefit', id: code },
-          before: before ? toBenefitView(before) : null,
-          after: toBenefitView(benefit),
-          requestId,
-        });
-        return { benefit, created: !before };
-      }
-      throw new AppError(503, 'CONTENTION', 'the benefit is being changed concurrently; retry');
-    },
+    putBenefit: (caller: Caller, code: string, input: BenefitInput, requestId: string) => saves.run(code, () => save(caller, code, input, requestId)),
+
 
     /**
      * One benefit, active or not, from the catalogue held in memory (up to 2 s behind a save on another instance), or
@@ -174,6 +203,32 @@ export function benefitsService(deps: BenefitsDeps) {
       const benefit = cached ?? (await repo.get(code));
       if (!benefit) throw notFound('benefit');
       return benefit;
+    },
+
+    /**
+     * What a redemption of `quantity` units costs the member now, once they may ask for it at all: active, in its
+     * window, for their tier (or a privilege of it). Stock, limit and points are the saga's to decide on their truth.
+     * Errors: 404 NOT_FOUND (benefit, or not active), 403 TIER_NOT_ELIGIBLE, 409 NOT_IN_WINDOW, 400 (cost too large).
+     */
+    async quote(memberId: string, code: string, quantity: number, now: Date) {
+      const [b, member, tier, privileges] = await Promise.all([
+        repo.get(code),
+        deps.members.getMember(memberId),
+        deps.tierOf(memberId),
+        deps.privilegesOf(memberId),
+      ]);
+      if (!b?.active) throw notFound('benefit');
+      const privileged = privileges.includes(code);
+      if (!privileged && b.tiers && !(tier && b.tiers.includes(tier))) {
+        throw new AppError(403, 'TIER_NOT_ELIGIBLE', 'the member’s tier may not redeem this benefit', { tiers: b.tiers, tier });
+      }
+      if ((b.validFrom && now < b.validFrom) || (b.validTo && now >= b.validTo)) throw conflict('NOT_IN_WINDOW', 'the benefit cannot be redeemed at this time');
+      const unitCost = privileged ? 0 : b.costPoints;
+      if (unitCost * quantity > deps.maxPointsAmount) {
+        throw validationFailed([{ path: 'body.quantity', message: `costs ${unitCost * quantity} points, more than one redemption may move (MAX_POINTS_AMOUNT)` }]);
+      }
+      const limit = b.perMemberLimit ? { count: b.perMemberLimit.count, period: b.perMemberLimit.period, key: periodKey(b.perMemberLimit.period, now, member.timezone) } : null;
+      return { name: b.name, kind: b.kind, unitCost, stocked: b.stock !== null, limit, voucherValidDays: b.voucherValidDays };
     },
 
     /** Every benefit, active or not, in code order, from the database (what ops just saved is there). */

@@ -14,7 +14,7 @@ import { toBalanceView } from './ledger.schemas.js';
 import { ledgerService } from './ledger.service.js';
 
 export type { LedgerService, Operation } from './ledger.service.js';
-export { COMMIT_ATTEMPTS, derivedOpId, keyedOperation, landed, raceBackoff } from './ledger.commit.js';
+export { COMMIT_ATTEMPTS, derivedOpId, ignoreCode, keyedOperation, landed, raceBackoff } from './ledger.commit.js';
 export type { EntryDoc } from './ledger.model.js';
 export { checkLedger, repairLedger } from './ledger.check.js';
 export { spendable } from './ledger.state.js';

@@ -154,6 +154,14 @@ export function tiersService(deps: TiersDeps) {
 
     getLadder: () => repo.currentLadder(),
 
+    /** The benefit codes the member's tier makes free privileges (PRODUCT.md §8); none without a tier. */
+    async privilegesOf(memberId: string): Promise<string[]> {
+      const ladder = await repo.currentLadder();
+      if (!ladder) return [];
+      const { tier } = await current(memberId, ladder);
+      return tier?.benefitCodes ?? [];
+    },
+
     /** The member's tier and what the rules multiply its points by. */
     async tierContext(memberId: string): Promise<{ tier: string | null; tierMultiplier: number }> {
       const ladder = await repo.currentLadder();
