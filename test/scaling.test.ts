@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../src/config.js';
-import { startTestApp, type TestApp } from './helpers/app.js';
+import { ops, service, startTestApp, type TestApp } from './helpers/app.js';
 import { checkIn } from './helpers/checkins.js';
 import { earned, points, registerMember } from './helpers/ledger.js';
 
@@ -45,6 +45,11 @@ beforeAll(async () => {
   await earned(api, 'scale-1', 10);
   expect((await points.spend(api, 'scale-1', { amount: 50, code: 'redemption' })).status).toBe(409); // a recorded refusal
   expect((await checkIn(api, 'scale-1')).status).toBe(201);
+  // A redemption of a stocked, limited benefit: stock, limit and redemption documents.
+  const benefit = { name: 'Tea', kind: 'coupon', costPoints: 5, stock: 3, perMemberLimit: { count: 1, period: 'day' }, active: true };
+  expect((await api.request('PUT', '/v1/admin/benefits/tea', { token: ops, body: benefit })).status).toBe(201);
+  const redeemed = await api.request('POST', '/v1/members/scale-1/redemptions', { token: service, body: { benefitCode: 'tea' }, headers: { 'Idempotency-Key': 'scale-tea' } });
+  expect(redeemed.status, redeemed.text).toBe(201);
 });
 afterAll(async () => {
   await api?.close();
@@ -78,12 +83,15 @@ describe('indexes valid on a cluster sharded as docs/SCALING.md says', () => {
   it('when documents are written to a collection sharded by memberId, then every one carries its memberId', async () => {
     const table = await scalingTable();
     const byMember = [...table.entries()].filter(([, r]) => r.shardKey !== 'unsharded' && r.shardKey[0]?.[0] === 'memberId').map(([n]) => n);
-    expect(byMember.sort()).toEqual(['checkin_log', 'growth_entries', 'points_entries']);
+    expect(byMember.sort()).toEqual(['benefit_limits', 'checkin_log', 'growth_entries', 'points_entries', 'redemptions']);
     for (const name of byMember) {
       const docs = await api.db.collection(name).find({}).toArray();
       expect(docs.length, `${name} has documents to check`).toBeGreaterThan(0);
       for (const d of docs) expect(typeof d.memberId, `${name} ${String(d._id)}`).toBe('string');
     }
     expect(await api.db.collection('points_entries').countDocuments({ kind: 'refusal' })).toBe(1);
+    const stock = await api.db.collection('benefit_stock').find({}).toArray();
+    expect(stock.length).toBeGreaterThan(0);
+    for (const d of stock) expect(d.benefit, String(d._id)).toBe('tea');
   });
 });
