@@ -115,6 +115,9 @@ export function createApp(deps: AppDeps) {
     privilegesOf: (memberId) => tiers.service.privilegesOf(memberId),
     maxPointsAmount: config.maxPointsAmount,
     sweeper,
+    jobs,
+    logger,
+    tiers: tiers.service,
     expiredPoints: config.benefits.expiredVoucherPoints,
     ...faults,
   });
@@ -157,7 +160,7 @@ export function createApp(deps: AppDeps) {
     app,
     ready,
     metrics,
-    services: { members: members.service, ledger: ledger.service, growth: growth.service, rules: rules.service, tiers: tiers.service, tasks: tasks.service, benefits: benefits.service, redemptions: benefits.redemptions, stock: benefits.stock, events: events.service, checkins: checkins.service },
+    services: { members: members.service, ledger: ledger.service, growth: growth.service, rules: rules.service, tiers: tiers.service, tasks: tasks.service, benefits: benefits.service, redemptions: benefits.redemptions, grants: benefits.grants, stock: benefits.stock, events: events.service, checkins: checkins.service },
     openapi,
     /** Starts the background jobs (the sweeper, tier evaluation, purges); the returned stop waits for a sweep under way. */
     startJobs: () => {

@@ -6,6 +6,12 @@ import { benefitsService, type Availability, type BenefitsDeps, type BenefitsSer
 import { AppError } from '../../platform/errors.js';
 import { derivedOpId } from '../ledger/index.js';
 import type { MembersService } from '../members/index.js';
+import type { JobRunner } from '../../platform/jobs.js';
+import type { Logger } from '../../platform/logger.js';
+import type { Sweeper } from '../../platform/sweeper.js';
+import type { TiersService } from '../tiers/index.js';
+import { benefitGrants, type BenefitGrants } from './grants.js';
+import { grantsRoutes } from './grants.routes.js';
 import { benefitLimits } from './limits.js';
 import { redemptionsRepository } from './redemptions.model.js';
 import { redemptionsRoutes } from './redemptions.routes.js';
@@ -27,12 +33,20 @@ export { newVoucherCode, VOUCHER_ALPHABET, VOUCHER_LENGTH } from './vouchers.js'
  * Benefits (PRODUCT.md §8): the catalogue ops define and members browse with their eligibility, the stock (sub-account
  * counter chains), per-member limits, and the redemption saga with its vouchers (docs/BENEFITS.md).
  */
+const KIND_WELCOME = 'benefits.welcome';
 const isCode = (err: unknown, code: string) => err instanceof AppError && err.code === code;
 
 export function createBenefitsModule(
   deps: Omit<BenefitsDeps, 'repo' | 'availability' | 'setStock'> &
-    Pick<RedemptionsDeps, 'clock' | 'points' | 'sweeper' | 'expiredPoints' | 'faults'> & { db: Connection; members: MembersService },
-): { service: BenefitsService; redemptions: RedemptionsService; stock: BenefitStock; routes: Route[]; init: () => Promise<void> } {
+    Pick<RedemptionsDeps, 'clock' | 'points' | 'expiredPoints' | 'faults'> & {
+      db: Connection;
+      members: MembersService;
+      sweeper: Pick<Sweeper, 'owe' | 'discharge' | 'on'>;
+      jobs: JobRunner;
+      logger: Logger;
+      tiers: Pick<TiersService, 'onTierReached' | 'history'>;
+    },
+): { service: BenefitsService; redemptions: RedemptionsService; grants: BenefitGrants; stock: BenefitStock; routes: Route[]; init: () => Promise<void> } {
   const faults = deps.faults ? { faults: deps.faults } : {};
   const repo = benefitsRepository(deps.db);
   const stock = benefitStock(deps.db, { clock: deps.clock, ...faults });
@@ -73,13 +87,35 @@ export function createBenefitsModule(
     expiredPoints: deps.expiredPoints,
     ...faults,
   });
+  const grants = benefitGrants({ ...deps, redemptions, redemptionsRepo, getBenefit: (code) => service.getBenefit(code, { fresh: true }) });
+
+  // A tier's welcome benefit: recorded as due work before the tier change lands, granted once it did (once per member
+  // and tier, whoever runs it); the sweeper grants it if this process died in between, and only if the change landed.
+  const welcomeId = (memberId: string, tier: string) => `${KIND_WELCOME}|${memberId}|${tier}`;
+  deps.tiers.onTierReached({
+    before: (memberId, tier, benefit) =>
+      deps.sweeper.owe([{ _id: welcomeId(memberId, tier), kind: KIND_WELCOME, memberId, dueAt: new Date(deps.clock.now().getTime() + 60_000), data: { tier, benefit } }]),
+    after: async (memberId, tier, benefit) => {
+      await grants.welcome(memberId, tier, benefit).then(
+        () => deps.sweeper.discharge(welcomeId(memberId, tier)),
+        (err: unknown) => deps.logger.warn({ err, memberId, tier }, 'welcome benefit not granted yet; the sweeper grants it'),
+      );
+    },
+  });
+  deps.sweeper.on(KIND_WELCOME, async (record) => {
+    const tier = String(record.data.tier);
+    const reached = (await deps.tiers.history(record.memberId)).some((c) => c.to === tier);
+    if (reached) await grants.welcome(record.memberId, tier, String(record.data.benefit));
+  });
+
   return {
     service,
     redemptions,
+    grants,
     stock,
-    routes: [...benefitsRoutes(service, { maxPoints: deps.maxPointsAmount }), ...redemptionsRoutes(redemptions)],
+    routes: [...benefitsRoutes(service, { maxPoints: deps.maxPointsAmount }), ...redemptionsRoutes(redemptions), ...grantsRoutes(grants)],
     init: async () => {
-      await Promise.all([repo.init(), stock.init(), limits.init(), redemptionsRepo.init()]);
+      await Promise.all([repo.init(), stock.init(), limits.init(), redemptionsRepo.init(), grants.init()]);
     },
   };
 }

@@ -14,6 +14,8 @@ const tierSchema = z
     keepThreshold: z.number().int().min(0).optional(),
     earnMultiplier: z.number().min(0).max(100).default(1),
     benefitCodes: z.array(z.string().min(1).max(48)).max(50).default([]),
+    /** A benefit granted once to each member who reaches this tier (a welcome gift). */
+    welcomeBenefit: z.string().min(1).max(48).optional(),
   })
   .strict();
 

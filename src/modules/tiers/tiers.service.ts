@@ -47,9 +47,28 @@ export type TiersDeps = {
   jobs: JobRunner;
 };
 
+/**
+ * Told when a member reaches a tier that has a welcome benefit: `before` the change is appended (record the work, so a
+ * crash after the append leaves it behind), `after` it landed (do it). Both must be safe to repeat.
+ */
+export type TierReachedListener = {
+  before: (memberId: string, tier: string, benefitCode: string) => Promise<void>;
+  after: (memberId: string, tier: string, benefitCode: string) => Promise<void>;
+};
+
 export function tiersService(deps: TiersDeps) {
   const { repo, clock } = deps;
   const DAY = 86_400_000;
+  const reachedListeners: TierReachedListener[] = [];
+
+  /** Appends a tier change (a unique insert: racing evaluations change once), with its welcome benefit if it has one. */
+  async function append(change: Omit<TierChangeDoc, '_id'>, ladder: LadderInput): Promise<boolean> {
+    const welcome = change.from !== change.to ? ladder.tiers.find((t) => t.code === change.to)?.welcomeBenefit : undefined;
+    if (welcome) for (const l of reachedListeners) await l.before(change.memberId, change.to, welcome);
+    if (!(await repo.append(change))) return false;
+    if (welcome) for (const l of reachedListeners) await l.after(change.memberId, change.to, welcome);
+    return true;
+  }
 
   /** Growth in the window: the growth ledger's balance (its lots expire as they leave the window). */
   const growthOf = async (memberId: string) => {
@@ -103,7 +122,7 @@ export function tiersService(deps: TiersDeps) {
     const change: Omit<TierChangeDoc, '_id'> = {
       memberId, seq: changes.length + 1, from: last?.to ?? tier?.code ?? null, to, reason, growth, ladderVersion: ladder._id, at: now, validUntil: validUntil(ladder, now),
     };
-    return (await repo.append(change)) ? { from: change.from, to } : undefined;
+    return (await append(change, ladder)) ? { from: change.from, to } : undefined;
   }
 
   return {
@@ -154,6 +173,11 @@ export function tiersService(deps: TiersDeps) {
 
     getLadder: () => repo.currentLadder(),
 
+    /** Registers what happens when a member reaches a tier with a welcome benefit (the benefits module grants it). */
+    onTierReached(listener: TierReachedListener): void {
+      reachedListeners.push(listener);
+    },
+
     /** The benefit codes the member's tier makes free privileges (PRODUCT.md §8); none without a tier. */
     async privilegesOf(memberId: string): Promise<string[]> {
       const ladder = await repo.currentLadder();
@@ -188,7 +212,7 @@ export function tiersService(deps: TiersDeps) {
           memberId, seq: changes.length + 1, from: last?.to ?? tier?.code ?? null, to: target.code,
           reason: `growth ${growth} reached ${target.threshold}`, growth, ladderVersion: ladder._id, at: now, validUntil: validUntil(ladder, now),
         };
-        if (await repo.append(change)) return { from: change.from, to: change.to };
+        if (await append(change, ladder)) return { from: change.from, to: change.to };
       }
       return undefined;
     },
