@@ -14,6 +14,8 @@
  *     batched-insert ceiling (entry documents in insertMany batches of 50 from 8 callers) that issue 11's targets use;
  *   check-ins (POST /v1/me/checkins), each by a member registered for it beforehand and not yet checked in,
  *     against the earns of the same run (scripts/lib/bench-checkins.ts); registering is not measured;
+ *   redemptions of a long-tail catalogue, and a flash sale of 1,000 units to 2,000 members at once
+ *     (scripts/lib/bench-redemptions.ts), against the earns of the same run;
  *   the database operations per request, counted in the service; the CPU seconds the service, the engine and the
  *   load generator used during the HTTP runs; with --profile, where the service's CPU goes (scripts/lib/cpu-profile.ts).
  */
@@ -32,6 +34,7 @@ import { connectDatabase } from '../src/platform/db/connection.js';
 import { provisionDatabase, type Provisioned } from '../src/platform/db/provision.js';
 import { generateSecret, opsToken, orderRules, putRules, seedMembers, serviceToken } from './lib/api.js';
 import { registerFresh, type FreshMembers } from './lib/bench-checkins.js';
+import { benchRedemptions, ENTRIES_PER_REDEMPTION, FLASH_CONNECTIONS, FLASH_MEMBERS, FLASH_UNITS, LONG_TAIL } from './lib/bench-redemptions.js';
 import type { BenchServerCommand, BenchServerReply } from './lib/bench-server.js';
 import { driverBalanceRead, driverEarn, earnDocuments, entryInserts, prepareCeilingDb, runFor, type RunStats } from './lib/ceiling.js';
 import { summarizeProfile, type CpuProfile } from './lib/cpu-profile.js';
@@ -327,6 +330,19 @@ async function main(): Promise<void> {
       .map(([k, u]) => `${k} ${ms(u.service, u.requests)} / ${ms(u.engine, u.requests)} / ${ms(u.bench, u.requests)}`)
       .join('; ')}`;
     out(cpuPerLine);
+
+    // The points mall (issue 12): long-tail redemptions, then a flash sale (scripts/lib/bench-redemptions.ts).
+    const mall = await benchRedemptions(url, { service: token, ops: opsToken(secret, 'bench'), secret }, anyMember, seconds, (u, c, build, limit) =>
+      httpRun(u, c, build, limit).then(async (s) => {
+        await settle(url);
+        return s;
+      }),
+    );
+    progress('redemption c=32', mall.longTail);
+    progress(`flash sale c=${FLASH_CONNECTIONS}`, mall.flash);
+    // Each redemption writes two points entries (hold, then capture or release); the flash members' opening earns one.
+    earns.ok += ENTRIES_PER_REDEMPTION * (mall.longTail.ok + mall.flash.issued + mall.flash.outOfStock) + mall.flashMembersSeeded;
+    earns.sent += ENTRIES_PER_REDEMPTION * (mall.longTail.sent + mall.flash.sent) + mall.flashMembersSeeded;
     await server.stop(); // writes the account caches
     server = undefined;
 
@@ -462,6 +478,15 @@ async function main(): Promise<void> {
     out(`| check-ins /s ÷ earn /s, 32 connections | ${f0(rps('check-in@32'))} | ${f2(ratio(rps('check-in@32'), rps('earn@32')))} | ≥ 0.5 |`);
     out(`| balance reads /s ÷ driver findOne /s, 32 connections | ${f0(rps('balance@32'))} | ${f2(ratio(rps('balance@32'), findOne))} | ≥ 0.8 |`);
     out(`| one hot member: earn /s at 32 connections | ${f0(rps('hot earn@32'))} | – | no worse than before |`);
+    const f = mall.flash;
+    const soldExactly = f.issued === FLASH_UNITS && f.issuedListed === FLASH_UNITS && f.stockLeft === 0 && f.outOfStock === FLASH_MEMBERS - FLASH_UNITS;
+    out(`\n### the points mall (issue 12), against earn in this run\n`);
+    out('| target | measured | ratio | goal |');
+    out('|---|---:|---:|---:|');
+    out(`| redemptions /s (long tail of ${LONG_TAIL} items, 32 connections) ÷ earn /s | ${f0(mall.longTail.rps)} (p50 ${f1(mall.longTail.p50)} ms, p99 ${f1(mall.longTail.p99)} ms, failed ${mall.longTail.bad}) | ${f2(ratio(mall.longTail.rps, rps('earn@32')))} | ≥ 0.3 |`);
+    out(`| flash sale: units issued /s ÷ long-tail redemptions /s (${FLASH_UNITS} units, ${FLASH_MEMBERS} members at once) | ${f0(f.unitsPerSecond)} (sale over in ${f1(f.seconds)} s, p50 ${f1(f.p50)} ms, p99 ${f1(f.p99)} ms) | ${f2(ratio(f.unitsPerSecond, mall.longTail.rps))} | ≥ 0.5 |`);
+    out(`| flash sale sells exactly its stock | 201 × ${f.issued}, 409 × ${f.outOfStock}, issued in the list ${f.issuedListed}, stock left ${f.stockLeft ?? '?'}; other answers: ${Object.entries(f.statuses).filter(([k]) => k !== '201' && k !== '409').map(([k, v]) => `${k} × ${v}`).join(', ') || 'none'} | – | ${soldExactly ? 'yes' : 'NO'} |`);
+    if (!soldExactly) process.exitCode = 1;
     out(`\n### database operations per request, counted in the service (8 connections, 100 requests)\n`);
     for (const [name, ops] of Object.entries(opsPer)) {
       out(`- ${name}: ${Object.entries(ops).sort().map(([k, v]) => `${k} ${f2(v)}`).join(', ')}`);
