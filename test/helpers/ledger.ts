@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
+import { checkBenefits, type BenefitsCheckReport } from '../../src/modules/benefits/benefits.check.js';
 import { checkLedger } from '../../src/modules/ledger/index.js';
 import { ops, service, type ApiResponse, type TestApp } from './app.js';
 
@@ -62,14 +63,19 @@ export async function historyOf(api: TestApp, memberId: string, query = ''): Pro
 }
 
 /**
- * Writes every instance's pending account caches, then checks the whole store: no invariant broken. With one instance,
- * also no account cache behind its entries (instances racing to write one account's cache may leave it a write behind,
- * on FerretDB, whose updates do not re-check their filter: it is a cache, rebuilt by `ledger:repair`).
+ * Writes every instance's pending account caches, then checks the whole store: no invariant broken, the benefits'
+ * included (stock, redemptions, limits; a redemption still in flight is not broken, and is in `benefits.inFlight` for
+ * tests that expect none). With one instance, also no account cache behind its entries (instances racing to write one
+ * account's cache may leave it a write behind, on FerretDB, whose updates do not re-check their filter: it is a cache,
+ * rebuilt by `ledger:repair`).
  */
-export async function expectLedgerClean(apis: TestApp[]): ReturnType<typeof checkLedger> {
+export async function expectLedgerClean(apis: TestApp[]): Promise<Awaited<ReturnType<typeof checkLedger>> & { benefits: BenefitsCheckReport }> {
   for (const api of apis) await api.built.flush();
-  const report = await checkLedger((apis[0] as TestApp).db);
+  const first = apis[0] as TestApp;
+  const report = await checkLedger(first.db);
   expect(report.violations).toEqual([]);
   if (apis.length === 1) expect(report.staleCaches).toEqual([]);
-  return report;
+  const benefits = await checkBenefits(first.db, { now: first.clock.now(), expiredPoints: first.config.benefits.expiredVoucherPoints });
+  expect(benefits.violations).toEqual([]);
+  return { ...report, benefits };
 }
