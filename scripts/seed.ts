@@ -1,8 +1,8 @@
 /**
  * Seeds a realistic demo program into a running service through its own API, so it is explorable right after
  * `npm start`: a 4-tier ladder, earning rules (orders, registration, shares, a member-day campaign, a birthday bonus),
- * a check-in calendar, the new-member task pack with badges, and members with order, refund, redemption and
- * check-in history.
+ * a check-in calendar, the new-member task pack with badges, a points mall (coupons, gifts, vouchers, tier privileges
+ * and a flash sale: scripts/lib/seed-benefits.ts), and members with order, refund, redemption and check-in history.
  *
  *     JWT_SECRET=<the service's> npm run seed [-- --url http://127.0.0.1:3000] [--members 20]
  *
@@ -10,6 +10,7 @@
  */
 import { parseArgs } from 'node:util';
 import jwt from 'jsonwebtoken';
+import { seedCatalogue, seedRedemptions, type Answer, type Request } from './lib/seed-benefits.js';
 
 const { values } = parseArgs({
   options: { url: { type: 'string', default: 'http://127.0.0.1:3000' }, members: { type: 'string', default: '20' } },
@@ -24,26 +25,33 @@ const sign = (role: string, sub: string) => jwt.sign({ role, sub }, secret, { al
 const ops = sign('ops', 'seed');
 const service = sign('service', 'seed-shop');
 
-async function call(method: string, path: string, token: string, body?: unknown, key?: string): Promise<unknown> {
+const request: Request = async (method, path, token, body, key) => {
   const res = await fetch(`${values.url}${path}`, {
     method,
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(key ? { 'idempotency-key': key } : {}) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
-  if (res.status >= 400 && res.status !== 409) throw new Error(`${method} ${path} → ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
+  return { status: res.status, body: text ? (JSON.parse(text) as Answer) : undefined };
+};
+
+async function call(method: string, path: string, token: string, body?: unknown, key?: string): Promise<unknown> {
+  const res = await request(method, path, token, body, key);
+  if (res.status >= 400 && res.status !== 409) throw new Error(`${method} ${path} → ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body as unknown;
 }
 
 await call('PUT', '/v1/admin/tiers', ops, {
   tiers: [
     { code: 'BASE', name: 'Member', threshold: 0 },
-    { code: 'SILVER', name: 'Silver', threshold: 500, keepThreshold: 400, earnMultiplier: 1.2 },
-    { code: 'GOLD', name: 'Gold', threshold: 2000, keepThreshold: 1600, earnMultiplier: 1.5, benefitCodes: ['free-shipping'] },
-    { code: 'PLATINUM', name: 'Platinum', threshold: 8000, keepThreshold: 6000, earnMultiplier: 2, benefitCodes: ['free-shipping', 'lounge'] },
+    { code: 'SILVER', name: 'Silver', threshold: 500, keepThreshold: 400, earnMultiplier: 1.2, benefitCodes: ['free-shipping'] },
+    { code: 'GOLD', name: 'Gold', threshold: 2000, keepThreshold: 1600, earnMultiplier: 1.5, benefitCodes: ['free-shipping', 'birthday-gift'] },
+    { code: 'PLATINUM', name: 'Platinum', threshold: 8000, keepThreshold: 6000, earnMultiplier: 2, benefitCodes: ['free-shipping', 'birthday-gift', 'lounge'] },
   ],
   policy: { mode: 'threshold', window: 'rolling-365d', graceDays: 30 },
 });
+// The points mall: the benefits the ladder's privileges name must exist before members can redeem them.
+const benefits = await seedCatalogue(request, ops, new Date());
 const rules: Record<string, unknown> = {
   'order-points': { name: '1 point per yuan, 1 growth per 10 yuan', eventType: 'order.paid', points: { kind: 'per-unit', property: 'amount', unit: 1, points: 1 }, growth: { kind: 'per-unit', property: 'amount', unit: 10, points: 1 } },
   'big-basket': { name: '100 bonus points on orders of 500 or more', eventType: 'order.paid', points: { kind: 'fixed', amount: 100 }, conditions: { minAmount: 500 } },
@@ -77,8 +85,10 @@ const names = ['Ann', 'Bo', 'Chen', 'Dana', 'Eli', 'Fang', 'Gus', 'Hana', 'Ivo',
 const zones = ['Asia/Shanghai', 'Asia/Tokyo', 'Europe/Berlin', 'America/New_York', 'UTC'];
 const count = Math.min(Number(values.members), 200);
 let orders = 0;
+const memberIds: string[] = [];
 for (let i = 0; i < count; i++) {
   const memberId = `demo-${String(i + 1).padStart(3, '0')}`;
+  memberIds.push(memberId);
   await call('POST', '/v1/members', service, {
     memberId,
     displayName: names[i % names.length],
@@ -107,4 +117,9 @@ for (let i = 0; i < count; i++) {
   // Most members check in today, in their own time zone (days before registration cannot be made up, so no history).
   if (i % 5 !== 4) await call('POST', '/v1/me/checkins', sign('member', memberId), undefined, `seed-checkin-${memberId}`);
 }
-process.stdout.write(`seeded a 4-tier ladder, ${Object.keys(rules).length} earning rules, a check-in calendar, ${Object.keys(tasks).length} tasks, ${count} members and ${orders} orders into ${values.url}\n`);
+// After the orders, so the first members have the points and the tiers their redemptions need.
+const redeemed = await seedRedemptions(request, { service, ops }, memberIds);
+const outcomes = Object.entries(redeemed).map(([status, n]) => `${n} ${status}`).join(', ');
+process.stdout.write(
+  `seeded a 4-tier ladder, ${Object.keys(rules).length} earning rules, a check-in calendar, ${Object.keys(tasks).length} tasks, ${benefits} benefits, ${count} members, ${orders} orders and redemptions (${outcomes}) into ${values.url}\n`,
+);
