@@ -15,11 +15,10 @@
 // when it has used them all), MEMBER_PREFIX, VUS (16), DURATION (30s).
 import http from 'k6/http';
 import { check } from 'k6';
-import { hmac } from 'k6/crypto';
-import encoding from 'k6/encoding';
 import exec from 'k6/execution';
 import { Counter } from 'k6/metrics';
 import { BASE_URL, duration, memberId, pointsEarned, summaryTrendStats, thresholds, unexpected } from './lib/ledger.js';
+import { memberToken } from './lib/members.js';
 
 const MEMBERS = Number(__ENV.MEMBERS || 200);
 const SECRET = __ENV.MEMBER_SECRET;
@@ -58,14 +57,6 @@ export const options = {
   },
   summaryTrendStats,
 };
-
-const b64 = (value) => encoding.b64encode(JSON.stringify(value), 'rawurl');
-const JWT_HEADER = b64({ alg: 'HS256', typ: 'JWT' });
-/** A member token as scripts/token.ts signs one (role member, sub the member id), valid for an hour. */
-function memberToken(member) {
-  const body = `${JWT_HEADER}.${b64({ role: 'member', sub: member, exp: Math.floor(Date.now() / 1000) + 3600 })}`;
-  return `${body}.${hmac('sha256', SECRET, body, 'base64rawurl')}`;
-}
 
 const tap = (token, key, name) => ({
   method: 'POST',
@@ -156,7 +147,7 @@ function burst(member, token) {
 
 export default function () {
   const member = memberId(exec.scenario.iterationInTest + 1);
-  const token = memberToken(member);
+  const token = memberToken(SECRET, member);
   if (Math.random() < BURST_RATE) burst(member, token);
   else tapAndRetry(member, token);
 }

@@ -1,7 +1,7 @@
 /**
  * Runs the k6 ledger scenarios against a service this script starts, then checks that nothing was lost or doubled.
  *
- *     npm run load -- [--scenario mix|hot|events|checkins|all] [--duration 30s] [--vus 16] [--members 200] [--smoke]
+ *     npm run load -- [--scenario mix|hot|events|checkins|redemptions|all] [--duration 30s] [--vus 16] [--members 200] [--smoke]
  *
  * It provisions the database like the service does (MONGODB_URI, DB_ENGINE or the embedded default), starts the
  * service in-process on a loopback port with a fresh JWT secret, seeds the members with an opening balance, installs
@@ -12,7 +12,10 @@
  * `checkins` needs a fresh member per check-in (a member checks in once a day): it seeds its own members with no
  * opening balance (`--members`, else enough for CHECKINS_PER_SECOND over the duration), and checks each member's balance
  * against the points k6 saw its check-in pay (0 for a member k6 did not check in).
- * `--smoke` is a 5 s run with 4 VUs over 20 members (checkins: 500), for CI.
+ * `redemptions` defines a catalogue (a flash-sale item with small stock, one per member, and a long tail) and runs members
+ * who earn and redeem over the mix's members; the points a cancellation refunds count back into the balances. Then
+ * issued units must equal the stock taken (scripts/lib/load-redemptions.ts), and the benefits check runs with the ledger's.
+ * `--smoke` is a 5 s run with 4 VUs over 20 members (checkins: 500; redemptions: a 10-unit flash sale, 6 tail items), for CI.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -20,12 +23,14 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig, repoRoot } from '../src/config.js';
+import { checkBenefits } from '../src/modules/benefits/benefits.check.js';
 import { checkLedger } from '../src/modules/ledger/index.js';
 import { connectDatabase } from '../src/platform/db/connection.js';
 import { provisionDatabase, type Provisioned } from '../src/platform/db/provision.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import { balances, generateSecret, opsToken, orderRules, putRules, seedMembers, serviceToken } from './lib/api.js';
 import { ensureK6, readTaggedCounter } from './lib/k6.js';
+import { defineCatalogue, heldUnits, reconcile, type Catalogue } from './lib/load-redemptions.js';
 
 const { values } = parseArgs({
   options: {
@@ -39,12 +44,12 @@ const { values } = parseArgs({
 });
 const out = (line: string) => process.stdout.write(`${line}\n`);
 function usage(problem: string): never {
-  process.stderr.write(`${problem}\nusage: npm run load -- [--scenario mix|hot|events|checkins|all] [--duration 30s] [--vus N] [--members N] [--smoke]\n`);
+  process.stderr.write(`${problem}\nusage: npm run load -- [--scenario mix|hot|events|checkins|redemptions|all] [--duration 30s] [--vus N] [--members N] [--smoke]\n`);
   process.exit(2);
 }
 
-type Scenario = 'mix' | 'hot' | 'events' | 'checkins';
-const scripts: Record<Scenario, string> = { mix: 'ledger-mix.js', hot: 'ledger-hot.js', events: 'events.js', checkins: 'checkins.js' };
+type Scenario = 'mix' | 'hot' | 'events' | 'checkins' | 'redemptions';
+const scripts: Record<Scenario, string> = { mix: 'ledger-mix.js', hot: 'ledger-hot.js', events: 'events.js', checkins: 'checkins.js', redemptions: 'redemptions.js' };
 const scenarios = (values.scenario === 'all' ? Object.keys(scripts) : [values.scenario]) as Scenario[];
 if (!scenarios.every((s) => s in scripts)) usage(`unknown scenario ${values.scenario}`);
 const positive = (v: string | undefined, name: string) => {
@@ -88,19 +93,22 @@ const env = {
 const config = loadConfig(env);
 const token = serviceToken(secret);
 
-type Counters = { earned: number; spent: number; captured: number; iterations: number };
+/** `refunded`: points cancelled redemptions gave back; `redeemed`, `cancelled`, `unknown`: units and taps (redemptions). */
+type Counters = { earned: number; spent: number; captured: number; refunded: number; iterations: number; redeemed: number; cancelled: number; unknown: number };
+const noCounters: Counters = { earned: 0, spent: 0, captured: 0, refunded: 0, iterations: 0, redeemed: 0, cancelled: 0, unknown: 0 };
 /** What k6 saw of a run: its exit code, its totals and, for checkins, the points each member's check-in paid. */
 type K6Run = { code: number; counters: Counters; perMember: Map<string, number>; unknown: Set<string> };
 
 
 /** Runs one k6 script to its end (or kills it past its time); returns its exit code and the counters it exported. */
-async function runK6(k6: string, scenario: Scenario, baseUrl: string): Promise<K6Run> {
+async function runK6(k6: string, scenario: Scenario, baseUrl: string, catalogue?: Catalogue): Promise<K6Run> {
   const summary = path.join(resultsDir, `${scenario}-${runId}.json`);
   // Per-member points only exist as tagged samples; k6's JSON output (gzipped) has them, its summary does not.
   const samples = path.join(resultsDir, `${scenario}-${runId}.samples.json.gz`);
   const script = path.join(repoRoot, 'load', scripts[scenario]);
   const vus = vusOption ?? (scenario === 'hot' ? 64 : 16);
   const who = scenario === 'hot' ? `member ${hotMember}` : scenario === 'checkins' ? `up to ${checkinCount} fresh members, one check-in each` : `${memberCount} members`;
+  const mall = catalogue ? { HOT_BENEFIT: catalogue.hot, TAIL_BENEFITS: catalogue.tail.join(',') } : {};
   out(`\n== k6 ${scenario}: ${vus} VUs for ${duration} against ${baseUrl} (${who})`);
   const output = scenario === 'checkins' ? ['--out', `json=${samples}`] : [];
   const child = spawn(k6, ['run', '--quiet', '--no-usage-report', '--summary-export', summary, ...output, script], {
@@ -112,7 +120,8 @@ async function runK6(k6: string, scenario: Scenario, baseUrl: string): Promise<K
       SERVICE_TOKEN: token,
       MEMBERS: String(scenario === 'checkins' ? checkinCount : memberCount),
       MEMBER_PREFIX: scenario === 'checkins' ? checkinPrefix : `load-${runId}-`,
-      ...(scenario === 'checkins' ? { MEMBER_SECRET: secret } : {}),
+      ...(scenario === 'checkins' || scenario === 'redemptions' ? { MEMBER_SECRET: secret } : {}),
+      ...mall,
       HOT_MEMBER: hotMember,
       VUS: String(vus),
       DURATION: duration,
@@ -125,11 +134,14 @@ async function runK6(k6: string, scenario: Scenario, baseUrl: string): Promise<K
     child.once('exit', (c, signal) => resolve(c ?? (signal ? 128 : 1)));
   });
   clearTimeout(killer);
-  const run: K6Run = { code, counters: { earned: 0, spent: 0, captured: 0, iterations: 0 }, perMember: new Map(), unknown: new Set() };
+  const run: K6Run = { code, counters: noCounters, perMember: new Map(), unknown: new Set() };
   try {
     const metrics = (JSON.parse(await readFile(summary, 'utf8')) as { metrics: Record<string, { count?: number }> }).metrics;
     const count = (name: string) => metrics[name]?.count ?? 0;
-    run.counters = { earned: count('points_earned'), spent: count('points_spent'), captured: count('points_captured'), iterations: count('iterations') };
+    run.counters = {
+      earned: count('points_earned'), spent: count('points_spent'), captured: count('points_captured'), refunded: count('points_refunded'), iterations: count('iterations'),
+      redeemed: count('redeemed_units'), cancelled: count('cancelled_units'), unknown: count('redemption_unknown'),
+    };
     if (scenario === 'checkins') {
       run.perMember = await readTaggedCounter(samples, 'checkin_points', 'member');
       run.unknown = new Set((await readTaggedCounter(samples, 'checkin_unknown', 'member')).keys());
@@ -175,6 +187,7 @@ async function main(): Promise<number> {
     const k6 = await ensureK6(config.toolsDir, out);
     await mkdir(resultsDir, { recursive: true });
 
+    const reconciled: Array<{ catalogue: Catalogue; held: Map<string, number>; counters: Counters }> = [];
     for (const scenario of scenarios) {
       const members = scenario === 'hot' ? [hotMember] : scenario === 'checkins' ? checkinMembers : mixMembers;
       const seedStart = performance.now();
@@ -182,17 +195,22 @@ async function main(): Promise<number> {
       await seedMembers(server.url, token, members, scenario === 'checkins' ? { concurrency: 16 } : { openingPoints: 1000 });
       if (scenario === 'checkins') out(`seeded ${members.length} members in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`);
       if (scenario === 'events') await putRules(server.url, opsToken(secret), orderRules);
+      const catalogue = scenario === 'redemptions' ? await defineCatalogue(server.url, opsToken(secret), runId, values.smoke ? { hotStock: 10, tailSize: 6 } : { hotStock: 100, tailSize: 20 }) : undefined;
       const before = await balances(server.url, token, members);
-      const run = await runK6(k6, scenario, server.url);
+      const run = await runK6(k6, scenario, server.url, catalogue);
       const { code, counters } = run;
       if (code !== 0) failures.push(`k6 ${scenario} exited with ${code}${code === 99 ? ' (a threshold failed)' : ''}`);
       const after = await balances(server.url, token, members);
-      const expected = sum(before) + counters.earned - counters.spent - counters.captured;
-      const line = `${scenario}: balances before ${sum(before)} + earned ${counters.earned} − spent ${counters.spent} − captured ${counters.captured} = ${expected}; Σ(available + held) after = ${sum(after)}`;
+      const expected = sum(before) + counters.earned - counters.spent - counters.captured + counters.refunded;
+      const refunds = counters.refunded > 0 ? ` + refunded ${counters.refunded}` : '';
+      const line = `${scenario}: balances before ${sum(before)} + earned ${counters.earned} − spent ${counters.spent} − captured ${counters.captured}${refunds} = ${expected}; Σ(available + held) after = ${sum(after)}`;
       if (expected === sum(after)) out(`balance check OK: ${line}`);
       else if (run.unknown.size > 0) out(`balance check not decidable: ${line}; ${run.unknown.size} check-ins got no answer`);
+      else if (counters.unknown > 0) out(`balance check not decidable: ${line}; ${counters.unknown} redemptions got no answer`);
       else failures.push(`balance check FAILED: ${line}`);
       if (scenario === 'checkins') failures.push(...checkPerMember(run, before, after));
+      // Read while the service still answers; compared with the stock once it has stopped.
+      if (catalogue) reconciled.push({ catalogue, held: await heldUnits(server.url, opsToken(secret), [catalogue.hot, ...catalogue.tail]), counters });
     }
 
     await server.close(); // writes the account caches; the engine stays up (the service did not start it)
@@ -204,7 +222,16 @@ async function main(): Promise<number> {
       for (const v of report.violations.slice(0, 50)) out(`VIOLATION ${v}`);
       if (report.violations.length > 0) failures.push(`${report.violations.length} ledger invariant violations`);
       if (report.staleCaches.length > 0) out(`note: account caches behind their entries after shutdown: ${report.staleCaches.slice(0, 10).join(', ')}`);
-      if (dbNamed || report.violations.length > 0) out(`the data stays in database ${config.db.name}`);
+      for (const r of reconciled) {
+        const { lines, failures: wrong } = await reconcile(conn, r.catalogue, r.held, r.counters);
+        lines.forEach((l) => out(l));
+        failures.push(...wrong);
+      }
+      const benefits = await checkBenefits(conn, { now: new Date(), expiredPoints: config.benefits.expiredVoucherPoints });
+      out(`benefits check: ${benefits.benefits} benefits, ${benefits.redemptions} redemptions, ${benefits.violations.length} violations, ${benefits.inFlight.length} in flight`);
+      for (const v of benefits.violations.slice(0, 50)) out(`VIOLATION ${v}`);
+      if (benefits.violations.length > 0) failures.push(`${benefits.violations.length} benefits invariant violations`);
+      if (dbNamed || report.violations.length > 0 || benefits.violations.length > 0) out(`the data stays in database ${config.db.name}`);
       else await conn.dropDatabase();
     } finally {
       await conn.close();

@@ -56,6 +56,29 @@ describe('load smoke', () => {
       await dropDatabase(uri, dbName);
     }
   });
+
+  it('when members earn and redeem a flash sale and a long tail briefly, then issued units equal the stock taken and every check holds', { timeout: 15 * 60_000 }, async () => {
+    const uri = inject('mongoUri');
+    const dbName = freshDbName('load');
+    try {
+      const { code, output } = await run('npx', ['tsx', 'scripts/load.ts', '--scenario', 'redemptions', '--smoke'], {
+        ...process.env,
+        MONGODB_URI: uri,
+        MONGODB_DB_NAME: dbName,
+        LOG_LEVEL: 'warn',
+      });
+      expect(code, output).toBe(0);
+      expect(output).toContain('balance check OK: redemptions');
+      expect(output).toMatch(/flash sale: flash-[0-9a-f]+: \d+ of 10 units sold/);
+      expect(output).toMatch(/redemptions reconcile OK: 4 stocked benefits/);
+      expect(output).toMatch(/redemption count (OK|not decidable)/);
+      expect(output).toMatch(/ledger check: 20 accounts, \d+ entries, 0 violations/);
+      expect(output).toMatch(/benefits check: 7 benefits, [1-9]\d* redemptions, 0 violations/);
+      expect(output).toContain('load redemptions: thresholds passed, invariants OK');
+    } finally {
+      await dropDatabase(uri, dbName);
+    }
+  });
 });
 
 async function dropDatabase(uri: string, dbName: string): Promise<void> {
