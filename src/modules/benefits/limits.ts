@@ -1,6 +1,6 @@
 import type { Connection } from 'mongoose';
 import { counterChains } from '../../platform/db/counter-chain.js';
-import { conflict } from '../../platform/errors.js';
+import { AppError, conflict } from '../../platform/errors.js';
 import type { Faults } from '../../platform/faults.js';
 import type { Clock } from '../../platform/clock.js';
 import type { LimitPort } from './redemptions.service.js';
@@ -17,23 +17,46 @@ export function benefitLimits(db: Connection, opts: { clock?: Clock; faults?: Fa
 
   const port: LimitPort = {
     async take(memberId, benefit, key, count, opId, qty) {
-      await chains.apply({
-        chain: chainOf(memberId, benefit, key),
-        shard: memberId,
-        opId,
-        kind: 'take',
-        decide: (head) => {
-          if (head.value + qty > count) throw conflict('LIMIT_REACHED', `the member may redeem this benefit ${count} times per period`, { left: Math.max(0, count - head.value) });
-          return qty;
-        },
-      });
+      try {
+        await chains.apply({
+          chain: chainOf(memberId, benefit, key),
+          shard: memberId,
+          opId,
+          kind: 'take',
+          decide: (head) => {
+            if (head.value + qty > count) throw conflict('LIMIT_REACHED', `the member may redeem this benefit ${count} times per period`, { left: Math.max(0, count - head.value) });
+            return qty;
+          },
+        });
+      } catch (err) {
+        if (!(err instanceof AppError && err.code === 'LIMIT_REACHED')) throw err;
+        // A retry of a take that landed (its request died after it) finds the limit full of its own units: the refusal
+        // is recorded under the op id, which either seals the op (nothing lands under it later) or meets that landing.
+        const sealed = await chains.recordRefusal(memberId, opId, err);
+        if ('refusal' in sealed) throw sealed.refusal;
+      }
     },
     async giveBack(memberId, benefit, key, opId) {
       // Close the take first: a take still under way elsewhere can no longer land after this looked for it.
       const outcome = await chains.recordRefusal(memberId, opId, conflict('TAKE_CLOSED', 'the redemption was undone'));
       if (!('entry' in outcome)) return;
       const took = outcome.entry.delta;
-      await chains.apply({ chain: chainOf(memberId, benefit, key), shard: memberId, opId: `${opId}#back`, kind: 'back', decide: () => -took });
+      const back = `${opId}#back`;
+      try {
+        await chains.apply({
+          chain: chainOf(memberId, benefit, key),
+          shard: memberId,
+          opId: back,
+          kind: 'back',
+          decide: (head) => {
+            // Fewer units in use than this take holds: its give-back landed already (a repeat: a second cancel, the sweeper).
+            if (head.value < took) throw conflict('GIVEN_BACK', 'the units of this take were given back already');
+            return -took;
+          },
+        });
+      } catch (err) {
+        if (!(err instanceof AppError && err.code === 'GIVEN_BACK') || !(await chains.findByOpId(memberId, back))) throw err;
+      }
     },
   };
 

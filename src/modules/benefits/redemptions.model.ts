@@ -47,7 +47,16 @@ export type EndStep = {
   error: { status: number; code: string; message: string; details?: Record<string, unknown> } | null;
   at: Date;
 };
-export type CloseStep = { _id: string; memberId: string; step: 'close'; outcome: 'used' | 'cancelled' | 'expired'; actor: { role: string; sub: string }; at: Date };
+export type CloseStep = {
+  _id: string;
+  memberId: string;
+  step: 'close';
+  outcome: 'used' | 'cancelled' | 'expired';
+  /** Whether this close gives the points back (a cancellation; an expiry under the refund policy of its time). */
+  refunded?: boolean;
+  actor: { role: string; sub: string };
+  at: Date;
+};
 export type CapturedStep = { _id: string; memberId: string; step: 'captured'; entryId: string; at: Date };
 export type RedemptionStep = EndStep | CloseStep | CapturedStep;
 

@@ -31,7 +31,7 @@ export function toRedemptionView(r: Redemption): RedemptionView {
     status,
     voucherCode: r.end?.voucherCode ?? null,
     expiresAt: iso(r.end?.expiresAt),
-    pointsSpent: status === 'failed' || status === 'cancelled' ? 0 : r.doc.points,
+    pointsSpent: status === 'failed' || status === 'cancelled' || r.close?.refunded ? 0 : r.doc.points,
     createdAt: r.doc.createdAt.toISOString(),
     updatedAt: (r.close?.at ?? r.end?.at ?? r.doc.createdAt).toISOString(),
     usedAt: r.close?.outcome === 'used' ? r.close.at.toISOString() : null,

@@ -183,7 +183,9 @@ export function redemptionsService(deps: RedemptionsDeps) {
       await repo.commitStep<CapturedStep>(doc._id, { memberId: doc.memberId, step: 'captured', entryId: captured.entry._id, at: clock.now() });
       return;
     }
-    if (holdId) await deps.points.releaseHold(holdId, caller, { fingerprint: `${doc._id}:release`, retry: true }).catch(ignoreCode('HOLD_NOT_ACTIVE'));
+    // Only a hold this attempt did not place may have been resolved already (by a retry, the sweeper); the ledger finds
+    // such a resolution by a scan on FerretDB, which every loser of a flash sale would otherwise pay.
+    if (holdId) await deps.points.releaseHold(holdId, caller, { fingerprint: `${doc._id}:release`, retry: knownHold === null }).catch(ignoreCode('HOLD_NOT_ACTIVE'));
     await giveBack(doc);
   }
 
@@ -213,12 +215,13 @@ export function redemptionsService(deps: RedemptionsDeps) {
   async function close(caller: Caller, r: Redemption, outcome: CloseStep['outcome']): Promise<Redemption> {
     const status = statusOf(r);
     if (status === 'pending' || status === 'failed') throw conflict('REDEMPTION_NOT_ISSUED', 'the redemption has no voucher (it is still under way or failed)');
-    const refunds = outcome === 'cancelled' || (outcome === 'expired' && deps.expiredPoints === 'refund');
+    const refunds = refundsOn(outcome);
     const recordId = `${KIND_CLOSE}|${r.doc._id}`;
     if (refunds) await deps.sweeper.owe([{ _id: recordId, kind: KIND_CLOSE, memberId: r.doc.memberId, dueAt: clock.now(), data: { id: r.doc._id } }]);
-    const { step } = await repo.commitStep<CloseStep>(r.doc._id, { memberId: r.doc.memberId, step: 'close', outcome, actor: { role: caller.role, sub: caller.sub }, at: clock.now() });
+    const { step } = await repo.commitStep<CloseStep>(r.doc._id, { memberId: r.doc.memberId, step: 'close', outcome, refunded: refunds, actor: { role: caller.role, sub: caller.sub }, at: clock.now() });
     if (step.outcome !== outcome) {
-      if (refunds) deps.sweeper.discharge(recordId);
+      // The record is one per redemption: when the outcome that won refunds too, it is the winner's to finish.
+      if (refunds && !refundsOn(step.outcome)) deps.sweeper.discharge(recordId);
       throw conflict(`VOUCHER_${step.outcome.toUpperCase()}`, `the voucher was already ${step.outcome}`);
     }
     faults.at(`redemption:after-${outcome}`);
@@ -227,6 +230,26 @@ export function redemptionsService(deps: RedemptionsDeps) {
       deps.sweeper.discharge(recordId);
     }
     return { ...r, close: step };
+  }
+
+  /** Whether closing a voucher this way gives its points back (an expiry only with BENEFIT_EXPIRED_VOUCHER_POINTS=refund). */
+  function refundsOn(outcome: CloseStep['outcome']): boolean {
+    return outcome === 'cancelled' || (outcome === 'expired' && deps.expiredPoints === 'refund');
+  }
+
+  /**
+   * A voucher past its expiresAt that no sweep has closed yet is expired by whoever reaches it first: a use or a
+   * cancellation then is refused as it would be after the sweep (so an expired voucher cannot be cancelled for a refund
+   * the expiry policy keeps). If another outcome closed it first, the caller's own close answers (the same outcome
+   * again, or its refusal). Errors: 409 VOUCHER_EXPIRED.
+   */
+  async function expireIfDue(r: Redemption): Promise<void> {
+    if (!r.end?.expiresAt || r.end.expiresAt.getTime() > clock.now().getTime() || r.close) return;
+    const expired = await close(SYSTEM, r, 'expired').then(
+      () => true,
+      (err: unknown) => (isRefusal(err) ? false : Promise.reject(err)),
+    );
+    if (expired) throw conflict('VOUCHER_EXPIRED', 'the voucher has expired');
   }
 
   /** A closed voucher's refund (and, for a cancellation, its stock and limit back), each once. */
@@ -255,7 +278,7 @@ export function redemptionsService(deps: RedemptionsDeps) {
   });
   deps.sweeper.on(KIND_CLOSE, async (record: DueRecord) => {
     const r = await repo.get(String(record.data.id));
-    if (r?.close && (r.close.outcome === 'cancelled' || (r.close.outcome === 'expired' && deps.expiredPoints === 'refund'))) await undoClosed(r.doc, r.close);
+    if (r?.close && refundsOn(r.close.outcome)) await undoClosed(r.doc, r.close);
   });
   deps.sweeper.on(KIND_EXPIRE, async (record: DueRecord) => {
     const r = await repo.get(String(record.data.id));
@@ -267,14 +290,13 @@ export function redemptionsService(deps: RedemptionsDeps) {
     get: visible,
     async use(caller: Caller, id: string): Promise<Redemption> {
       const r = await visible(caller, id);
-      if (r.end?.expiresAt && r.end.expiresAt.getTime() <= clock.now().getTime() && !r.close) {
-        await close(SYSTEM, r, 'expired').catch(ignoreRefusals);
-        throw conflict('VOUCHER_EXPIRED', 'the voucher has expired');
-      }
+      await expireIfDue(r);
       return close(caller, r, 'used');
     },
     async cancel(caller: Caller, id: string): Promise<Redemption> {
-      return close(caller, await visible(caller, id), 'cancelled');
+      const r = await visible(caller, id);
+      await expireIfDue(r);
+      return close(caller, r, 'cancelled');
     },
     list: repo.list,
     /** Starts a redemption recorded by someone else (an ops grant): free, no limit, no idempotency key of its own. */
