@@ -159,13 +159,12 @@ describe('ledger:check for benefits', () => {
 });
 
 /**
- * A defect of the saga (src/modules/benefits/redemptions.service.ts, not this check's): when a redemption issued its
- * voucher but its request died before capturing, and the sweeper only gets to it after the hold's 24 h, settling the
- * ledger first times the hold out (the same op id as the capture), so the capture answers 409 HOLD_NOT_ACTIVE, the
- * sweeper's handler ignores it as a refusal and discharges the record: the voucher stands, the redemption says
- * `pointsSpent: 100`, and the member still has every point. Left failing on purpose, for the saga's owner to fix.
+ * A defect of the saga the check found: a redemption that issued its voucher but whose request died before capturing,
+ * swept only after the hold's 24 h, had its hold timed out under the capture's op id; the capture answered 409
+ * HOLD_NOT_ACTIVE, the sweep ignored it and the member kept the points. Now the points are taken by a spend of their
+ * own, or, if the member no longer has them, the voucher is voided with its stock given back.
  */
-describe('defects the check finds', () => {
+describe('an issued redemption whose hold timed out before its capture', () => {
   it('when an issued redemption is swept only after its hold timed out, then its points are still paid and the check is clean', async () => {
     const faults = new ArmedFaults();
     const api = await app(faults);
@@ -181,6 +180,28 @@ describe('defects the check finds', () => {
     expect(redemption).toMatchObject({ status: 'issued', pointsSpent: 100 });
     const balance = await api.request('GET', `/v1/members/${hal}/points`, { token: service });
     expect(balance.body).toMatchObject({ available: 400, held: 0 });
+    expect((await check(api)).violations).toEqual([]);
+  });
+
+  it('when the member spent the points the time-out gave back, then the voucher is voided, its stock returned, and the check is clean', async () => {
+    const faults = new ArmedFaults();
+    const api = await app(faults);
+    await define(api, 'cup', { costPoints: 100, stock: 5 });
+    const ivy = await member(api, 'chk-ivy', 150);
+    faults.arm('redemption:after-end');
+    expect((await redeem(api, ivy, 'cup')).status).toBe(500);
+    api.clock.advance({ hours: 25 });
+    // The spend first times the hold out (the points come back), then spends them before the saga's sweep pays.
+    const spent = await api.request('POST', `/v1/members/${ivy}/points/spend`, { token: service, body: { amount: 150, code: 'order' }, headers: { 'Idempotency-Key': 'ivy-spend' } });
+    expect(spent.status, spent.text).toBe(201);
+    await api.built.sweep();
+    await api.built.flush();
+
+    const [redemption] = await listOf(api, ivy);
+    expect(redemption).toMatchObject({ status: 'cancelled', pointsSpent: 0 });
+    const balance = await api.request('GET', `/v1/members/${ivy}/points`, { token: service });
+    expect(balance.body).toMatchObject({ available: 0, held: 0 });
+    expect(await api.built.services.stock.levels('cup')).toMatchObject({ left: 5 });
     expect((await check(api)).violations).toEqual([]);
   });
 });

@@ -27,6 +27,7 @@ const opsOf = (id: string) => ({
   stock: derivedOpId('stock', 'redemption', id),
   limit: derivedOpId('limit', 'redemption', id),
   refund: derivedOpId('points', 'redemption-refund', id),
+  spend: derivedOpId('points', 'redemption-spend', id),
 });
 const resolutionOp = (holdId: string) => derivedOpId('points', 'resolve', holdId);
 const units = (n: number) => `${n} unit${n === 1 ? '' : 's'}`;
@@ -43,6 +44,8 @@ type Facts = {
   hold?: LedgerFact;
   resolution?: LedgerFact;
   refund?: LedgerFact;
+  /** The spend that took the points when the hold timed out before its capture. */
+  spend?: LedgerFact;
   stockUnits: number;
   limitUnits: number;
 };
@@ -175,9 +178,17 @@ function judge(f: Facts, expiredPoints: 'keep' | 'refund' | undefined): string[]
   }
   if (!f.hold) return [...problems, `issued for ${doc.points} points, but no hold of them landed`];
   if (f.hold.points !== doc.points) problems.push(`its hold ${f.hold._id} is of ${f.hold.points} points, it costs ${doc.points}`);
-  const capture = f.resolution;
+  if (close?.unpaid) {
+    // Voided by the saga: its hold timed out before the capture and the member no longer had the points.
+    if (f.resolution?.kind === 'capture' || f.spend) problems.push(`voided as unpaid, yet its points were taken (${(f.spend ?? f.resolution)?._id})`);
+    if (f.refund) problems.push(`voided as unpaid, yet a refund ${f.refund._id} landed`);
+    return problems;
+  }
+  // The points are taken by the hold's capture, or (a hold timed out before it) by a spend of their own.
+  const capture = f.resolution?.kind === 'capture' ? f.resolution : f.spend;
+  if (f.resolution?.kind === 'capture' && f.spend) problems.push(`paid twice: captured (${f.resolution._id}) and spent (${f.spend._id})`);
+  if (!capture && f.resolution) return [...problems, `issued, but its hold ${f.hold._id} was released (${f.resolution._id}) and no spend took its points`];
   if (!capture) return [...problems, `issued, but its hold ${f.hold._id} was never captured`];
-  if (capture.kind !== 'capture') return [...problems, `issued, but its hold ${f.hold._id} was released (${capture._id}) instead of captured`];
   if (capture.points !== doc.points) problems.push(`captured ${capture.points} points of ${doc.points}`);
   if (f.captured?.entryId !== capture._id) problems.push(`its captured step names ${f.captured?.entryId ?? 'nothing'}, the capture is ${capture._id}`);
   const refundDue = close?.outcome === 'cancelled' || (close?.outcome === 'expired' && expiredPoints === 'refund');
@@ -195,12 +206,13 @@ function judge(f: Facts, expiredPoints: 'keep' | 'refund' | undefined): string[]
  * release or time-out share one op id) by the ledger's: two scans of the points entries, keeping only those.
  */
 async function readLedger(db: Connection, facts: Map<string, Facts>): Promise<void> {
-  const wanted = new Map<string, { f: Facts; as: 'hold' | 'refund' | 'resolution' }>();
+  const wanted = new Map<string, { f: Facts; as: 'hold' | 'refund' | 'resolution' | 'spend' }>();
   for (const f of facts.values()) {
     if (f.doc.points === 0) continue;
     const op = opsOf(f.doc._id);
     wanted.set(`${f.doc.memberId}|${op.hold}`, { f, as: 'hold' });
     wanted.set(`${f.doc.memberId}|${op.refund}`, { f, as: 'refund' });
+    wanted.set(`${f.doc.memberId}|${op.spend}`, { f, as: 'spend' });
   }
   if (wanted.size === 0) return;
   const entries = db.collection<EntryDoc>('points_entries');

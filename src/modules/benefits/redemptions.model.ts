@@ -54,6 +54,8 @@ export type CloseStep = {
   outcome: 'used' | 'cancelled' | 'expired';
   /** Whether this close gives the points back (a cancellation; an expiry under the refund policy of its time). */
   refunded?: boolean;
+  /** Set when the saga voided an issued voucher it could not get paid for (its hold timed out and the points were gone). */
+  unpaid?: boolean;
   actor: { role: string; sub: string };
   at: Date;
 };

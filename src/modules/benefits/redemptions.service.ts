@@ -61,6 +61,8 @@ const ops = (id: string) => ({
   stock: derivedOpId('stock', 'redemption', id),
   limit: derivedOpId('limit', 'redemption', id),
   refund: derivedOpId('points', 'redemption-refund', id),
+  /** Takes the points as a spend when the hold timed out before its capture (see `settle`). */
+  spend: derivedOpId('points', 'redemption-spend', id),
 });
 
 /**
@@ -178,15 +180,39 @@ export function redemptionsService(deps: RedemptionsDeps) {
         if (doc.points > 0) throw new Error(`issued redemption ${doc._id} has no hold`);
         return;
       }
-      const captured = await deps.points.captureHold(holdId, {}, caller, { fingerprint: `${doc._id}:capture`, retry: knownHold === null });
+      const paid = await pay(doc, holdId, caller, knownHold === null);
       faults.at('redemption:after-capture');
-      await repo.commitStep<CapturedStep>(doc._id, { memberId: doc.memberId, step: 'captured', entryId: captured.entry._id, at: clock.now() });
+      if (paid) await repo.commitStep<CapturedStep>(doc._id, { memberId: doc.memberId, step: 'captured', entryId: paid, at: clock.now() });
       return;
     }
     // Only a hold this attempt did not place may have been resolved already (by a retry, the sweeper); the ledger finds
     // such a resolution by a scan on FerretDB, which every loser of a flash sale would otherwise pay.
     if (holdId) await deps.points.releaseHold(holdId, caller, { fingerprint: `${doc._id}:release`, retry: knownHold === null }).catch(ignoreCode('HOLD_NOT_ACTIVE'));
     await giveBack(doc);
+  }
+
+  /**
+   * Takes an issued redemption's points: captures its hold, and answers the entry that did. A hold that timed out
+   * before the capture (the sweep came more than its 24 h late: the capture shares the time-out's op id, so it answers
+   * HOLD_NOT_ACTIVE) gave the points back, so they are taken again as a spend under an op id of their own. If the member
+   * no longer has them, the voucher cannot stand unpaid: it is voided (closed as cancelled, its stock and limit given
+   * back, nothing to refund) and undefined is answered.
+   */
+  async function pay(doc: RedemptionDoc, holdId: string, caller: Caller, retry: boolean): Promise<string | undefined> {
+    try {
+      return (await deps.points.captureHold(holdId, {}, caller, { fingerprint: `${doc._id}:capture`, retry })).entry._id;
+    } catch (err) {
+      if (!(err instanceof AppError && err.code === 'HOLD_NOT_ACTIVE')) throw err;
+    }
+    try {
+      const ref = { type: 'redemption', id: doc._id };
+      return (await deps.points.spendPoints(doc.memberId, { amount: doc.points, code: 'redemption', ref }, { opId: ops(doc._id).spend, actor: SYSTEM, retry: true })).entry._id;
+    } catch (err) {
+      if (!isRefusal(err)) throw err;
+    }
+    const { step } = await repo.commitStep<CloseStep>(doc._id, { memberId: doc.memberId, step: 'close', outcome: 'cancelled', unpaid: true, actor: SYSTEM, at: clock.now() });
+    if (step.unpaid) await giveBack(doc);
+    return undefined;
   }
 
   /** Returns the redemption's unit(s) of stock and its limit slot(s), each once, if they were taken. */
@@ -254,7 +280,7 @@ export function redemptionsService(deps: RedemptionsDeps) {
 
   /** A closed voucher's refund (and, for a cancellation, its stock and limit back), each once. */
   async function undoClosed(doc: RedemptionDoc, step: CloseStep): Promise<void> {
-    if (doc.points > 0) {
+    if (doc.points > 0 && !step.unpaid) {
       const captureId = (await repo.captured(doc._id)) ?? (await captureOf(doc));
       await deps.points.reverseEntry(captureId, { code: step.outcome === 'cancelled' ? 'redemption_cancelled' : 'voucher_expired' }, { opId: ops(doc._id).refund, actor: SYSTEM, retry: true });
     }
