@@ -71,7 +71,7 @@ export type EarnDocuments = ReturnType<typeof earnDocuments>;
 export function earnDocuments(lotExpiry: Date) {
   const heads = new Map<string, { seq: number; state: AccountState }>();
   return (memberId: string, amount: number) => {
-    const prev = heads.get(memberId) ?? { seq: 0, state: { available: 0, held: 0, debt: 0, lots: [], holds: [], reversed: [], totals: { earned: 0, spent: 0, expired: 0, reversed: 0, adjusted: 0 } } };
+    const prev = heads.get(memberId) ?? { seq: 0, state: { available: 0, held: 0, pending: 0, debt: 0, lots: [], holds: [], reversed: [], totals: { earned: 0, spent: 0, expired: 0, reversed: 0, adjusted: 0 } } };
     const remaining = prev.state.available + amount;
     const state: AccountState = {
       ...prev.state,
@@ -90,10 +90,10 @@ export function earnDocuments(lotExpiry: Date) {
       code: 'order', ref: null, lots: [{ lot: lotExpiry.toISOString(), amount }], holdId: null, reverses: null, expired: 0,
       expiresAt: lotExpiry, actor: { role: 'service', sub: 'bench' }, createdAt: now, state,
     };
-    const balance = { memberId, available: remaining, held: 0, debt: 0, expiringIn30Days: 0, expiring: [{ expiresAt: lotExpiry.toISOString(), points: remaining }], lifetime: state.totals, seq };
+    const balance = { memberId, available: remaining, held: 0, pending: 0, becomingAvailable: [], debt: 0, expiringIn30Days: 0, expiring: [{ expiresAt: lotExpiry.toISOString(), points: remaining }], lifetime: state.totals, seq };
     const view = {
       id: entry._id, memberId, seq, kind: entry.kind, amount, points: amount, code: entry.code, ref: null, holdId: null, reverses: null, lots: entry.lots,
-      expired: 0, expiresAt: lotExpiry.toISOString(), createdAt: now.toISOString(), balanceAfter: { available: remaining, held: 0 },
+      expired: 0, expiresAt: lotExpiry.toISOString(), availableAt: null, createdAt: now.toISOString(), balanceAfter: { available: remaining, held: 0, pending: 0 },
     };
     return {
       claim: { _id: `${scope}#1`, fingerprint, leaseUntil: new Date(now.getTime() + 30_000), createdAt: now },

@@ -82,6 +82,14 @@ describe('ledger:check on planted stores', () => {
       { at: '2026-02-01T00:00:00Z', draft: (s) => rules.earn(s, 100, T) },
       { at: '2026-02-02T00:00:00Z', draft: (s, now) => rules.spend(s, 30, now) },
     ]);
+    // Pending points earned, partly reversed while pending, then spent once available.
+    const E = new Date('2027-03-31T23:59:59.999Z');
+    const A = new Date('2026-02-15T00:00:00Z');
+    await plant('clean-pending', [
+      { at: '2026-02-01T00:00:00Z', draft: (s, now) => rules.earn(s, 100, E, now, A) },
+      { at: '2026-02-02T00:00:00Z', draft: (s, now) => rules.reverse(s, { id: entryId('clean-pending', 1), kind: 'earn', points: 100, lots: [{ lot: rules.lotId(E, A), amount: 100 }], availableAt: A }, 30, now) },
+      { at: '2026-02-16T00:00:00Z', draft: (s, now) => rules.spend(s, 70, now) },
+    ]);
     const { code, out } = await ledgerCheck();
     expect(out).toContain('ledger OK');
     expect(code).toBe(0);
@@ -134,6 +142,39 @@ describe('ledger:check on planted stores', () => {
     expect(out).toContain('VIOLATION points account huge seq 1: available 1e+302 is not a safe integer');
     expect(out).toContain(`VIOLATION points account huge seq 1: lot ${T.toISOString()} remaining 1e+302 is not a safe integer`);
     expect(out).toContain('VIOLATION points account huge seq 1: lifetime earned 1e+302 is not a safe integer');
+    expect(code).toBe(1);
+  });
+
+  it('when pending points were spent, expire before they are available, or stay pending past their time, then the command names each and exits 1', async () => {
+    const t0 = new Date('2026-02-01T00:00:00Z');
+    const E = new Date('2027-03-31T23:59:59.999Z');
+    const A = new Date('2026-02-11T00:00:00Z');
+    await plant('pending-spent', [
+      { at: '2026-02-01T00:00:00Z', draft: (s, now) => rules.earn(s, 100, E, now, A) },
+      {
+        // A faulty version that spent what was still pending: the state adds up, the lot it drew from is pending.
+        at: '2026-02-02T00:00:00Z',
+        draft: (s) => {
+          const state = structuredClone(s);
+          const lot = state.lots[0] as (typeof state.lots)[number];
+          lot.remaining -= 30;
+          state.pending = (state.pending ?? 0) - 30;
+          state.totals.spent += 30;
+          return { kind: 'spend', amount: -30, points: 30, lots: [{ lot: lot.id, amount: 30 }], state };
+        },
+      },
+    ]);
+    await plant('pending-early-expiry', [{ at: '2026-02-01T00:00:00Z', draft: (s, now) => rules.earn(s, 100, new Date('2026-02-06T00:00:00Z'), now, A) }]);
+    await plant('pending-stale', [
+      { at: '2026-02-01T00:00:00Z', draft: (s, now) => rules.earn(s, 100, E, now, A) },
+      // Decided as of the first entry's time, written after the points became available: they are left pending.
+      { at: '2026-02-12T00:00:00Z', draft: (s) => rules.earn(s, 10, E, t0) },
+    ]);
+    const { code, out } = await ledgerCheck();
+    expect(out).toContain(`VIOLATION points account pending-spent seq 2: a spend took 30 points from lot ${rules.lotId(E, A)}, pending until ${A.toISOString()}`);
+    expect(out).toContain(`VIOLATION points account pending-early-expiry seq 1: pending lot ${rules.lotId(new Date('2026-02-06T00:00:00Z'), A)} expires before it becomes available`);
+    expect(out).toContain(`VIOLATION points account pending-stale seq 2: lot ${rules.lotId(E, A)} is still pending after its availability`);
+    expect(out).not.toContain('account clean-pending');
     expect(code).toBe(1);
   });
 });

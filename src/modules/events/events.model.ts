@@ -7,7 +7,11 @@ import { ensureCollection, insertOnce } from '../../platform/db/connection.js';
  * does not, with why. Recorded before anything is paid; every later attempt pays and answers this, whatever the rules
  * say by then.
  */
-export type Decision = { pays: Array<{ rule: string; points: number; growth: number }>; notFired: Array<{ rule: string; reason: string }> };
+export type Decision = {
+  /** `pendingDays`: the rule's, when its points are pending after the event (recorded so a retry pays them the same way). */
+  pays: Array<{ rule: string; points: number; growth: number; pendingDays?: number }>;
+  notFired: Array<{ rule: string; reason: string }>;
+};
 /**
  * An accepted event, keyed by its scope (caller × eventId) and written once. A paying event is stored with its decision,
  * in the same insert; a refund is stored before it is processed and has none (nor have events stored before decisions

@@ -39,7 +39,8 @@ export type EventInput = z.infer<typeof eventBody>;
 export const dryRunBody = z.object({ event: eventBody }).strict().meta({ id: 'DryRun' });
 
 const effects = z.object({
-  points: z.array(z.object({ rule: z.string(), points: z.number().int(), entryId: z.string() })),
+  /** `availableAt`: set when the entry's points are pending until then (the latest window of the rules that paid). */
+  points: z.array(z.object({ rule: z.string(), points: z.number().int(), entryId: z.string(), availableAt: z.iso.datetime().optional() })),
   growth: z.array(z.object({ rule: z.string(), growth: z.number().int(), entryId: z.string() })),
   notFired: z.array(z.object({ rule: z.string(), reason: z.string() })),
   reversed: z.array(z.object({ ledger: z.enum(['points', 'growth']), entryId: z.string(), reversalId: z.string(), amount: z.number().int() })),
@@ -66,7 +67,15 @@ export const eventResponse = z
 export const dryRunResponse = z
   .object({
     evaluations: z.array(
-      z.object({ rule: z.string(), fired: z.boolean(), reason: z.string().optional(), points: z.number().int().optional(), growth: z.number().int().optional(), multiplier: z.number().optional() }),
+      z.object({
+        rule: z.string(),
+        fired: z.boolean(),
+        reason: z.string().optional(),
+        points: z.number().int().optional(),
+        growth: z.number().int().optional(),
+        multiplier: z.number().optional(),
+        pendingDays: z.number().int().optional(),
+      }),
     ),
     totalPoints: z.number().int(),
     totalGrowth: z.number().int(),

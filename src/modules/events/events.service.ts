@@ -10,6 +10,8 @@ import type { Effects, EventInput, TaskEffect } from './events.schemas.js';
 
 /** How far in the future an event's occurredAt may be (clock skew between the backend and us). */
 const FUTURE_TOLERANCE_MS = 5 * 60_000;
+/** A rule's pendingDays are whole days of 24 hours after the event's time. */
+const DAY_MS = 86_400_000;
 
 /** The op id of what an event pays on a ledger: one entry per event and ledger. */
 const eventOpId = (ledger: 'points' | 'growth', scope: string) => derivedOpId(ledger, 'event', scope);
@@ -115,7 +117,7 @@ export function eventsService(deps: EventsDeps) {
       }
       const capped = await rules.claimCaps(ev.ruleDoc, member.memberId, scope, occurredAt, retry);
       if (capped) decision.notFired.push({ rule: ev.rule, reason: capped });
-      else decision.pays.push({ rule: ev.rule, points: ev.points, growth: ev.growth });
+      else decision.pays.push({ rule: ev.rule, points: ev.points, growth: ev.growth, ...(ev.pendingDays ? { pendingDays: ev.pendingDays } : {}) });
     }
     return decision;
   }
@@ -133,7 +135,9 @@ export function eventsService(deps: EventsDeps) {
 
   /**
    * Pays an event's decision: one entry per ledger for what all its rules pay (the answer keeps the per-rule split), with
-   * op id (ledger, event), so replays and retries pay once. The decision is recorded before anything is paid and a retry
+   * op id (ledger, event), so replays and retries pay once. The points entry is pending until the latest availability
+   * any paying rule asks for (`pendingDays` after the event's time), so no rule's points are spendable before its own
+   * window closes, and a refund still finds one entry per ledger to reverse in proportion. The decision is recorded before anything is paid and a retry
    * reuses it instead of deciding again, so it answers and links what the first attempt paid even if the rules (or the
    * member's tier) changed in between; the order's links store the entries as they landed.
    */
@@ -142,21 +146,25 @@ export function eventsService(deps: EventsDeps) {
     const earlier = retry ? (await repo.getEvent(scope))?.decision : undefined;
     const decision = earlier ?? (await recordDecision({ ...doc, decision: await decide(event, occurredAt, member, scope, retry) }));
     effects.notFired.push(...decision.notFired);
-    const paid = await Promise.all(
+    const pendingDays = Math.max(0, ...decision.pays.filter((p) => p.points > 0).map((p) => p.pendingDays ?? 0));
+    const availableAt = pendingDays > 0 ? { availableAt: new Date(occurredAt.getTime() + pendingDays * DAY_MS) } : {};
+    const landed = await Promise.all(
       (['points', 'growth'] as const).map(async (ledger) => {
         const amount = decision.pays.reduce((sum, p) => sum + p[ledger], 0);
         if (amount <= 0) return null;
         const { entry } = await ledgers[ledger].earnPoints(
           member.memberId,
-          { amount, code: entryCode(event.type), ref: { type: 'event', id: event.eventId } },
+          { amount, code: entryCode(event.type), ref: { type: 'event', id: event.eventId }, ...(ledger === 'points' ? availableAt : {}) },
           { opId: eventOpId(ledger, scope), actor, retry },
         );
-        return { entryId: entry._id, amount: entry.points };
+        return entry;
       }),
     );
-    const [points, growth] = paid;
+    const [points, growth] = landed.map((e) => (e ? { entryId: e._id, amount: e.points } : null));
+    // The ledger answers when the points really become available: a window already over for a late event credits them available.
+    const pendingUntil = landed[0]?.availableAt ? { availableAt: landed[0].availableAt.toISOString() } : {};
     for (const p of decision.pays) {
-      if (points && p.points > 0) effects.points.push({ rule: p.rule, points: p.points, entryId: points.entryId });
+      if (points && p.points > 0) effects.points.push({ rule: p.rule, points: p.points, entryId: points.entryId, ...pendingUntil });
       if (growth && p.growth > 0) effects.growth.push({ rule: p.rule, growth: p.growth, entryId: growth.entryId });
     }
     faults.at('event:before-order-links');

@@ -60,7 +60,15 @@ export function createLedgerModule(deps: LedgerModuleDeps & { audit: RecordAudit
   deps.members.addSummaryProvider(async (member) => {
     const { head, now } = await ledger.service.getBalance(member.memberId);
     const b = toBalanceView(member.memberId, head.seq, head.state, now);
-    return { points: { available: b.available, held: b.held, expiringIn30Days: b.expiringIn30Days } };
+    return {
+      points: {
+        available: b.available,
+        held: b.held,
+        pending: b.pending,
+        nextAvailableAt: b.becomingAvailable[0]?.availableAt ?? null,
+        expiringIn30Days: b.expiringIn30Days,
+      },
+    };
   });
   return { ...ledger, routes: ledgerRoutes(ledger.service, { clock: deps.clock, maxAmount: deps.config.maxPointsAmount, audit: deps.audit }) as Route[] };
 }

@@ -3,7 +3,7 @@ import type { Connection } from 'mongoose';
 import { insertOnce } from '../../platform/db/connection.js';
 import type { DueRecord } from '../../platform/sweeper.js';
 import { accountDoc, dueKindOf, dueRecordId, type AccountDoc, type EntryDoc } from './ledger.model.js';
-import { dueItems, stateProblems, type AccountState, type Totals } from './ledger.state.js';
+import { dueItems, parseLotId, stateProblems, type AccountState, type Totals } from './ledger.state.js';
 
 export type CheckReport = {
   accounts: number;
@@ -16,8 +16,8 @@ export type CheckReport = {
 
 /**
  * Verifies the invariants of PRODUCT.md §4 over the whole store, account by account, from the entries alone:
- * seq runs 1..n without gaps; each entry's state is internally consistent; available + held equals the running sum
- * of amounts; lifetime totals equal the running sums by kind; a negative available only comes with a debt; op ids are
+ * seq runs 1..n without gaps; each entry's state is internally consistent; available + pending + held equals the
+ * running sum of amounts; pending points were pending at the entry's time and nothing spent, held or expired them; lifetime totals equal the running sums by kind; a negative available only comes with a debt; op ids are
  * unique per account; no lot holds free points after it expired; every lot that will expire and every hold that will time out is
  * recorded as due work (else no sweep would ever reach it); and the accounts cache is compared with the last entry.
  */
@@ -69,8 +69,10 @@ export async function checkLedger(db: Connection, name = 'points'): Promise<Chec
     }
     totals.expired += e.expired;
     const s = e.state;
-    if (s.available + s.held !== account.sum) report.violations.push(`${where}: available + held = ${s.available + s.held}, entries sum to ${account.sum}`);
+    const booked = s.available + s.held + (s.pending ?? 0);
+    if (booked !== account.sum) report.violations.push(`${where}: available + pending + held = ${booked}, entries sum to ${account.sum}`);
     for (const p of stateProblems(s)) report.violations.push(`${where}: ${p}`);
+    for (const p of pendingProblems(e)) report.violations.push(`${where}: ${p}`);
     if (s.available < 0 && s.debt === 0) report.violations.push(`${where}: available ${s.available} below zero without a debt`);
     // Once a lot has expired, points put back into it must expire with it (in the same entry): free points in it
     // afterwards are neither spendable (the lot is due) nor expired, and no sweep would ever look at them again.
@@ -115,6 +117,29 @@ export async function checkLedger(db: Connection, name = 'points'): Promise<Chec
     if (!(await accounts.findOne({ _id: id }, { projection: { _id: 1 } }))) report.staleCaches.push(id);
   }
   return report;
+}
+
+/** Entry kinds that take points out of lots for the member's use or for good: none may touch pending points. */
+const CONSUMING = new Set(['spend', 'hold', 'capture', 'adjust', 'expire']);
+
+/**
+ * What an entry did wrong with pending points: every command makes what became available by its time available
+ * first, so a lot still pending in its state must be pending at its time; and spends, holds, captures, debits and
+ * expiries draw only from available lots (their parts name the lots, whose ids carry their availability).
+ */
+function pendingProblems(e: EntryDoc): string[] {
+  const at = e.createdAt.getTime();
+  const problems: string[] = [];
+  for (const lot of e.state.lots) {
+    if (lot.availableAt && lot.availableAt.getTime() <= at) problems.push(`lot ${lot.id} is still pending after its availability`);
+  }
+  if (CONSUMING.has(e.kind) && !(e.kind === 'adjust' && e.amount > 0)) {
+    for (const part of e.lots) {
+      const { availableAt } = parseLotId(part.lot);
+      if (availableAt && availableAt.getTime() > at) problems.push(`a ${e.kind} took ${part.amount} points from lot ${part.lot}, pending until ${availableAt.toISOString()}`);
+    }
+  }
+  return problems;
 }
 
 /**

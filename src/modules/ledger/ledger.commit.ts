@@ -149,6 +149,7 @@ export function committer(deps: CommitDeps, queue: KeyedQueue) {
         reverses: draft.reverses ?? null,
         expired: draft.expired ?? 0,
         expiresAt: draft.expiresAt ?? null,
+        ...(draft.availableAt ? { availableAt: draft.availableAt } : {}),
         actor: op.actor,
         createdAt: now,
         state: draft.state,

@@ -27,6 +27,8 @@ export type EntryDoc = {
   reverses: string | null;
   expired: number;
   expiresAt: Date | null;
+  /** Of an earn into a pending lot: when its points become available. Absent on every other entry. */
+  availableAt?: Date;
   actor: { role: string; sub: string };
   createdAt: Date;
   /** The account's state after this entry: the entry with the highest seq is the account's truth. */

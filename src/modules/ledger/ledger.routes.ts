@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../../platform/clock.js';
+import { validationFailed } from '../../platform/errors.js';
 import { assertSelfOrStaff } from '../../platform/http/auth.js';
 import { defineRoute, type Caller, type Route, type RouteInput } from '../../platform/http/route.js';
 import type { RecordAudit } from '../audit/index.js';
@@ -51,14 +52,24 @@ export function ledgerRoutes(ledger: LedgerService, deps: { clock: Clock; maxAmo
   return [
     defineRoute({
       method: 'post', path: '/v1/members/:memberId/points/earn', tag: 'points', auth: ['service', 'ops'], idempotent: true,
-      summary: 'Credit points (a lot expiring per the policy, or at expiresAt)',
+      summary: 'Credit points (a lot expiring per the policy, or at expiresAt; pending until availableAt if given)',
       request: { params: memberPointsParams, body: earnBody(max) },
       responses: { 201: { description: 'the entry and the balance after it', schema: entryResponse } },
       errors: errors409,
       handler: async ({ params, body, caller, idempotency }) => {
+        // A caller asking for pending points asks for a wait: one already over is a mistake, not an available earn.
+        if (body.availableAt && Date.parse(body.availableAt) <= deps.clock.now().getTime()) {
+          throw validationFailed([{ path: 'body.availableAt', message: 'must be in the future' }]);
+        }
         const { entry, replayed } = await ledger.earnPoints(
           params.memberId,
-          { amount: body.amount, code: body.code, ref: body.ref, ...(body.expiresAt ? { expiresAt: new Date(body.expiresAt) } : {}) },
+          {
+            amount: body.amount,
+            code: body.code,
+            ref: body.ref,
+            ...(body.expiresAt ? { expiresAt: new Date(body.expiresAt) } : {}),
+            ...(body.availableAt ? { availableAt: new Date(body.availableAt) } : {}),
+          },
           keyedOp('earn', caller, idempotency),
         );
         return answer(entry, replayed);
@@ -144,7 +155,7 @@ export function ledgerRoutes(ledger: LedgerService, deps: { clock: Clock; maxAmo
     ...(['/v1/members/:memberId/points', '/v1/me/points'] as const).map((path) =>
       defineRoute({
         method: 'get', path, tag: 'points', auth: path.startsWith('/v1/me/') ? ['member'] : ['member', 'service', 'ops'],
-        summary: 'Balance: available, held, debt, upcoming expirations, lifetime totals',
+        summary: 'Balance: available, held, pending (and when it becomes available), debt, upcoming expirations, lifetime totals',
         request: path.startsWith('/v1/me/') ? {} : { params: memberPointsParams },
         responses: { 200: { description: 'the balance', schema: balanceView } },
         errors: [404],

@@ -28,8 +28,21 @@ export const entryParams = z.object({ entryId: entryIdSchema }).strict();
 
 export const earnBody = (max: number) =>
   z
-    .object({ amount: pointsSchema(max), code: entryCodeSchema, ref: refSchema.optional(), expiresAt: z.iso.datetime().optional() })
+    .object({
+      amount: pointsSchema(max),
+      code: entryCodeSchema,
+      ref: refSchema.optional(),
+      expiresAt: z.iso.datetime().optional(),
+      availableAt: z.iso
+        .datetime()
+        .optional()
+        .meta({ description: 'pending until then: in the balance, not spendable; in the future, at most 366 days ahead' }),
+    })
     .strict()
+    .refine((b) => !b.expiresAt || !b.availableAt || Date.parse(b.expiresAt) > Date.parse(b.availableAt), {
+      path: ['expiresAt'],
+      message: 'must be after availableAt: points never expire before they are available',
+    })
     .meta({ id: 'EarnPoints' });
 export const spendBody = (max: number) =>
   z.object({ amount: pointsSchema(max), code: entryCodeSchema, ref: refSchema.optional() }).strict().meta({ id: 'SpendPoints' });
@@ -90,8 +103,9 @@ export const entryView = z
     lots: z.array(lotPart),
     expired: z.number().int(),
     expiresAt: z.iso.datetime().nullable(),
+    availableAt: z.iso.datetime().nullable().meta({ description: 'of an earn into pending points: when they become available' }),
     createdAt: z.iso.datetime(),
-    balanceAfter: z.object({ available: z.number().int(), held: z.number().int() }),
+    balanceAfter: z.object({ available: z.number().int(), held: z.number().int(), pending: z.number().int() }),
   })
   .meta({ id: 'LedgerEntry' });
 
@@ -100,9 +114,15 @@ export const balanceView = z
     memberId: z.string(),
     available: z.number().int().meta({ description: 'spendable now (negative while a debt is open)' }),
     held: z.number().int(),
+    pending: z.number().int().meta({ description: 'in the balance but not spendable yet (a return window, a hold period)' }),
+    becomingAvailable: z
+      .array(z.object({ availableAt: z.iso.datetime(), points: z.number().int() }))
+      .meta({ description: 'pending points by when they become available, soonest first (at most 12)' }),
     debt: z.number().int(),
     expiringIn30Days: z.number().int(),
-    expiring: z.array(z.object({ expiresAt: z.iso.datetime(), points: z.number().int() })),
+    expiring: z
+      .array(z.object({ expiresAt: z.iso.datetime(), points: z.number().int() }))
+      .meta({ description: 'points not spent yet by when they expire, soonest first (at most 12), pending points included' }),
     lifetime: z.object({ earned: z.number().int(), spent: z.number().int(), expired: z.number().int(), reversed: z.number().int(), adjusted: z.number().int() }),
     seq: z.number().int(),
   })
@@ -137,23 +157,35 @@ export const toEntryView = (e: EntryDoc): z.infer<typeof entryView> => ({
   lots: e.lots,
   expired: e.expired,
   expiresAt: e.expiresAt ? e.expiresAt.toISOString() : null,
+  availableAt: e.availableAt ? e.availableAt.toISOString() : null,
   createdAt: e.createdAt.toISOString(),
-  balanceAfter: { available: e.state.available, held: e.state.held },
+  balanceAfter: { available: e.state.available, held: e.state.held, pending: e.state.pending ?? 0 },
 });
 
 const DAY = 86_400_000;
+/** Sums points by an instant, soonest first (lots of one expiry may be available and pending at once). */
+function byInstant(items: Array<{ at: Date; points: number }>): Array<{ at: string; points: number }> {
+  const sums = new Map<number, number>();
+  for (const { at, points } of items) sums.set(at.getTime(), (sums.get(at.getTime()) ?? 0) + points);
+  return [...sums].sort(([a], [b]) => a - b).map(([at, points]) => ({ at: new Date(at).toISOString(), points }));
+}
+
+/** The balance as of `now`: holds past their time released, pending points whose time has come available. */
 export function toBalanceView(memberId: string, seq: number, head: AccountState, now: Date): z.infer<typeof balanceView> {
   const s = settledAt(head, now);
-  const upcoming = s.lots
-    .filter((l) => l.expiresAt && l.expiresAt.getTime() > now.getTime() && l.remaining > l.held)
-    .map((l) => ({ expiresAt: (l.expiresAt as Date).toISOString(), points: l.remaining - l.held }));
+  const upcoming = byInstant(
+    s.lots.filter((l) => l.expiresAt && l.expiresAt.getTime() > now.getTime() && l.remaining > l.held).map((l) => ({ at: l.expiresAt as Date, points: l.remaining - l.held })),
+  );
+  const becoming = byInstant(s.lots.filter((l) => l.availableAt).map((l) => ({ at: l.availableAt as Date, points: l.remaining })));
   return {
     memberId,
     available: spendable(s, now),
     held: s.held,
+    pending: s.pending ?? 0,
+    becomingAvailable: becoming.slice(0, 12).map((b) => ({ availableAt: b.at, points: b.points })),
     debt: s.debt,
-    expiringIn30Days: upcoming.filter((l) => Date.parse(l.expiresAt) <= now.getTime() + 30 * DAY).reduce((sum, l) => sum + l.points, 0),
-    expiring: upcoming.slice(0, 12),
+    expiringIn30Days: upcoming.filter((l) => Date.parse(l.at) <= now.getTime() + 30 * DAY).reduce((sum, l) => sum + l.points, 0),
+    expiring: upcoming.slice(0, 12).map((u) => ({ expiresAt: u.at, points: u.points })),
     lifetime: s.totals,
     seq,
   };

@@ -11,6 +11,8 @@ import * as rules from './ledger.state.js';
 
 export type { CommandResult, Operation, Ref, ResolutionRequest } from './ledger.commit.js';
 
+const DAY_MS = 86_400_000;
+
 export type LedgerDeps = {
   store: LedgerStore;
   clock: Clock;
@@ -61,6 +63,21 @@ export function ledgerService(deps: LedgerDeps) {
     throw validationFailed([{ path, message: `must be ${range} (MAX_POINTS_AMOUNT)` }], `${path} is not an amount of points the ledger can move`);
   }
 
+  /**
+   * An availability is a real instant at most MAX_PENDING_DAYS ahead, and an asked expiry comes after it: a point must
+   * never be due while it is still pending (a lot that expired before it was ever spendable would be a promise broken).
+   */
+  function checkAvailability(input: { expiresAt?: Date; availableAt?: Date }): void {
+    const at = input.availableAt?.getTime();
+    if (at === undefined) return;
+    if (!Number.isFinite(at) || at > clock.now().getTime() + rules.MAX_PENDING_DAYS * DAY_MS) {
+      throw validationFailed([{ path: 'body.availableAt', message: `must be an instant at most ${rules.MAX_PENDING_DAYS} days ahead` }]);
+    }
+    if (input.expiresAt && input.expiresAt.getTime() <= at) {
+      throw validationFailed([{ path: 'body.expiresAt', message: 'must be after availableAt: points never expire before they are available' }]);
+    }
+  }
+
   function memberOf(id: string): string {
     const parsed = parseEntryId(id);
     if (!parsed) throw notFound('entry');
@@ -69,11 +86,15 @@ export function ledgerService(deps: LedgerDeps) {
 
   return {
     /**
-     * Credits points as a lot expiring per the policy (or at `expiresAt`).
-     * Errors: 404 NOT_FOUND (member), 409 MEMBER_FROZEN, 400 VALIDATION_FAILED (expiresAt not in the future).
+     * Credits points as a lot expiring per the policy (or at `expiresAt`). With `availableAt`, the points are pending
+     * until then: in the balance, not spendable, paying no debt, and expiring per the policy counted from when they
+     * become available; an `availableAt` already passed when the earn is decided credits available points.
+     * Errors: 404 NOT_FOUND (member), 409 MEMBER_FROZEN, 400 VALIDATION_FAILED (expiresAt not in the future or not after
+     * availableAt, availableAt more than MAX_PENDING_DAYS ahead).
      */
-    async earnPoints(memberId: string, input: { amount: number; code: string; ref?: Ref; expiresAt?: Date }, op: Operation) {
+    async earnPoints(memberId: string, input: { amount: number; code: string; ref?: Ref; expiresAt?: Date; availableAt?: Date }, op: Operation) {
       checkAmount('amount', input.amount);
+      checkAvailability(input);
       return run(
         memberId,
         op,
@@ -83,7 +104,9 @@ export function ledgerService(deps: LedgerDeps) {
             if (input.expiresAt && input.expiresAt.getTime() <= now.getTime()) {
               throw new AppError(400, 'VALIDATION_FAILED', 'expiresAt must be in the future', { issues: [{ path: 'body.expiresAt', message: 'must be in the future' }] });
             }
-            return rules.earn(state, input.amount, input.expiresAt ?? expiryFor(deps.policy.expiry, now, deps.policy.programTimezone), now);
+            const pendingUntil = input.availableAt && input.availableAt.getTime() > now.getTime() ? input.availableAt : null;
+            const expiresAt = input.expiresAt ?? expiryFor(deps.policy.expiry, pendingUntil ?? now, deps.policy.programTimezone);
+            return rules.earn(state, input.amount, expiresAt, now, pendingUntil);
           }),
         () => deps.assertActive(memberId),
       );
@@ -145,7 +168,7 @@ export function ledgerService(deps: LedgerDeps) {
       const memberId = memberOf(targetId);
       const target = await store.get(targetId);
       if (!target) throw notFound('entry');
-      const reversible = { id: target._id, kind: target.kind, points: target.points, lots: target.lots };
+      const reversible = { id: target._id, kind: target.kind, points: target.points, lots: target.lots, availableAt: target.availableAt ?? null };
       return run(memberId, op, 'reverse', () =>
         settleAndCommit(
           memberId,
@@ -168,7 +191,7 @@ export function ledgerService(deps: LedgerDeps) {
       const memberId = memberOf(targetId);
       const target = await store.get(targetId);
       if (!target) throw notFound('entry');
-      const reversible = { id: target._id, kind: target.kind, points: target.points, lots: target.lots };
+      const reversible = { id: target._id, kind: target.kind, points: target.points, lots: target.lots, availableAt: target.availableAt ?? null };
       return run(memberId, op, 'reverse', () =>
         settleAndCommit(
           memberId,

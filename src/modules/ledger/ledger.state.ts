@@ -2,22 +2,28 @@
  * The ledger's arithmetic, with no I/O: given an account's state and a command, the entry to append and the state
  * after it, or a domain error. Every amount is an integer number of points.
  *
- * State after each entry:
- *   lots      points by expiry (one lot per expiry instant; `remaining` includes the `held` part)
+ * State after each entry (as of the entry's time):
+ *   lots      points by expiry and, while pending, availability (ledger.lots.ts; `remaining` includes the `held` part)
  *   holds     open reservations, each remembering which lots it drew from
  *   debt      points reversed after they were spent; blocks spending until earned back
- *   available Σ(lot.remaining − lot.held) − debt      held = Σ hold.amount = Σ lot.held
- * so that available + held always equals the sum of the entries' `amount`s.
+ *   available Σ(free points of available lots) − debt     pending  Σ(points of pending lots)
+ *   held      Σ hold.amount = Σ lot.held
+ * so that available + pending + held always equals the sum of the entries' `amount`s.
+ *
+ * Time passing changes two things with no entry: lots come due (the sweep writes their expiry) and pending lots
+ * become available (`ripen`). Every command ripens the state at its own time first, and reads do the same.
  *
  * The state is bounded, since every entry carries it: at most MAX_LOTS lots that are not due (the two closest merge,
- * the earlier into the later, so no point ever expires sooner than promised), the MAX_REVERSED most recent reversed
- * entries (older ones are looked up from their reversal entries), and at most MAX_OPEN_HOLDS open holds.
+ * never making a point expire sooner or become available sooner than promised), the MAX_REVERSED most recent
+ * reversed entries (older ones are looked up from their reversal entries), and at most MAX_OPEN_HOLDS open holds.
  */
 import { AppError, conflict } from '../../platform/errors.js';
+import {
+  byExpiry, credit, free, hasRipe, isDue, isPending, restore, reversalOrder, ripen, takeFifo, type Hold, type Lot, type LotPart,
+} from './ledger.lots.js';
 
-export type Lot = { id: string; expiresAt: Date | null; remaining: number; held: number };
-export type LotPart = { lot: string; amount: number };
-export type Hold = { id: string; amount: number; expiresAt: Date; from: LotPart[]; code: string };
+export { MAX_LOTS, MAX_PENDING_DAYS, lotId, parseLotId, isPending, type Hold, type Lot, type LotPart } from './ledger.lots.js';
+export { stateProblems, unsafeNumbers } from './ledger.invariants.js';
 export type Totals = { earned: number; spent: number; expired: number; reversed: number; adjusted: number };
 
 export type AccountState = {
@@ -26,6 +32,8 @@ export type AccountState = {
   debt: number;
   lots: Lot[];
   holds: Hold[];
+  /** Absent in states written before pending points (none were pending then). */
+  pending?: number;
   /**
    * How much of each reversed entry has been reversed so far, for every entry of seq ≥ `reversedFrom` that was
    * reversed (and perhaps some older ones): an older entry's reversals are summed from its reversal entries.
@@ -36,8 +44,6 @@ export type AccountState = {
   totals: Totals;
 };
 
-/** Lots that are not due an account keeps; one more makes the two closest merge. */
-export const MAX_LOTS = 48;
 /** Reversed entries the state lists; one more drops the oldest (by seq) and raises `reversedFrom` past it. */
 export const MAX_REVERSED = 32;
 /** Holds an account may have open at once (409 LIMIT_REACHED beyond). */
@@ -63,12 +69,15 @@ export type Draft = {
    */
   dropped?: Array<{ entry: string; amount: number }>;
   expiresAt?: Date | null;
+  /** Of an earn into a pending lot: when its points become available (the asked instant, or later after a merge). */
+  availableAt?: Date | null;
   state: AccountState;
 };
 
 export const emptyState = (): AccountState => ({
   available: 0,
   held: 0,
+  pending: 0,
   debt: 0,
   lots: [],
   holds: [],
@@ -76,13 +85,6 @@ export const emptyState = (): AccountState => ({
   reversedFrom: 0,
   totals: { earned: 0, spent: 0, expired: 0, reversed: 0, adjusted: 0 },
 });
-
-export const lotId = (expiresAt: Date | null) => (expiresAt ? expiresAt.toISOString() : 'never');
-const lotExpiry = (id: string) => (id === 'never' ? null : new Date(id));
-const isDue = (lot: { expiresAt: Date | null }, now: Date) => lot.expiresAt !== null && lot.expiresAt.getTime() <= now.getTime();
-const byExpiry = (a: Lot, b: Lot) =>
-  (a.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY) - (b.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY);
-const free = (lot: Lot) => lot.remaining - lot.held;
 
 function clone(s: AccountState): AccountState {
   return {
@@ -94,136 +96,80 @@ function clone(s: AccountState): AccountState {
   };
 }
 
+/** A copy of the state to change, with what became available by `now` made available. */
+function begin(s: AccountState, now: Date): AccountState {
+  const c = clone(s);
+  ripen(c, now);
+  return c;
+}
+
 /** Recomputes the derived fields and drops empty lots, so every draft leaves a consistent state. */
 function settle(s: AccountState): AccountState {
   s.lots = s.lots.filter((l) => l.remaining > 0).sort(byExpiry);
   s.held = s.holds.reduce((sum, h) => sum + h.amount, 0);
-  s.available = s.lots.reduce((sum, l) => sum + free(l), 0) - s.debt;
+  s.available = s.lots.filter((l) => !l.availableAt).reduce((sum, l) => sum + free(l), 0) - s.debt;
+  s.pending = s.lots.filter((l) => l.availableAt).reduce((sum, l) => sum + l.remaining, 0);
   return s;
 }
 
-/** Points that can be spent or held now: free points in lots that are not due, unless a debt is open. */
+/** The state as of `now` as far as pending lots go: those whose time has come are available (it is `s` when none). */
+export const ripenedAt = (s: AccountState, now: Date): AccountState => (hasRipe(s, now) ? settle(begin(s, now)) : s);
+
+/** Points that can be spent or held now: free points in available lots that are not due, unless a debt is open. */
 export function spendable(s: AccountState, now: Date): number {
-  const notDue = s.lots.filter((l) => !isDue(l, now)).reduce((sum, l) => sum + free(l), 0);
-  return notDue - s.debt;
+  const r = ripenedAt(s, now);
+  return r.lots.filter((l) => !isDue(l, now) && !isPending(l, now)).reduce((sum, l) => sum + free(l), 0) - r.debt;
 }
 
-const insufficient = (s: AccountState, now: Date, amount: number) =>
-  conflict('INSUFFICIENT_POINTS', `not enough points: ${Math.max(spendable(s, now), 0)} available, ${amount} needed`, {
-    available: spendable(s, now),
+const insufficient = (prev: AccountState, now: Date, amount: number) => {
+  const s = ripenedAt(prev, now);
+  const [available, pending] = [spendable(s, now), s.pending ?? 0];
+  const note = pending > 0 ? ` (${pending} more pending)` : '';
+  return conflict('INSUFFICIENT_POINTS', `not enough points: ${Math.max(available, 0)} available${note}, ${amount} needed`, {
+    available,
     requested: amount,
+    ...(pending > 0 ? { pending } : {}),
     ...(s.debt > 0 ? { debt: s.debt } : {}),
   });
+};
 
 /**
- * Adds points to the lot for `expiresAt`, paying any debt first; a new lot beyond MAX_LOTS merges the two closest
- * lots (perhaps itself into the next one). Returns the parts credited to lots.
+ * Earn: a new or merged lot; with an `availableAt` after `now`, a pending one (it pays no debt until available). The
+ * draft's `expiresAt` and `availableAt` are the lot's the points went to: the asked ones, or later after a merge.
  */
-function credit(s: AccountState, amount: number, expiresAt: Date | null, now: Date): LotPart[] {
-  const toDebt = Math.min(s.debt, amount);
-  s.debt -= toDebt;
-  const rest = amount - toDebt;
-  if (rest === 0) return [];
-  const id = lotId(expiresAt);
-  let lot = s.lots.find((l) => l.id === id);
-  if (!lot) {
-    lot = { id, expiresAt, remaining: 0, held: 0 };
-    s.lots.push(lot);
-    lot = boundLots(s, now, lot);
-  }
-  lot.remaining += rest;
-  return [{ lot: lot.id, amount: rest }];
-}
-
-/**
- * Merges lots that are not due until at most MAX_LOTS are left: each time the adjacent pair with the smallest gap
- * between their expiries, the earlier into the later (its points expire later than promised, never sooner; holds
- * drawing from it draw from the later lot). Due lots are left alone: the sweep expires them. Answers where `fresh`'s
- * points are now.
- */
-function boundLots(s: AccountState, now: Date, fresh: Lot): Lot {
-  let target = fresh;
-  for (;;) {
-    const live = s.lots.filter((l) => !isDue(l, now)).sort(byExpiry);
-    if (live.length <= MAX_LOTS) return target;
-    let best = 0;
-    let smallest = Number.POSITIVE_INFINITY;
-    for (let i = 0; i + 1 < live.length; i++) {
-      const gap = ((live[i + 1] as Lot).expiresAt?.getTime() ?? Number.POSITIVE_INFINITY) - ((live[i] as Lot).expiresAt?.getTime() ?? Number.POSITIVE_INFINITY);
-      if (gap < smallest) [best, smallest] = [i, gap];
-    }
-    const from = live[best] as Lot;
-    const into = live[best + 1] as Lot;
-    into.remaining += from.remaining;
-    into.held += from.held;
-    for (const h of s.holds) {
-      const moved = h.from.filter((p) => p.lot === from.id || p.lot === into.id).reduce((sum, p) => sum + p.amount, 0);
-      if (moved === 0) continue;
-      h.from = [...h.from.filter((p) => p.lot !== from.id && p.lot !== into.id), { lot: into.id, amount: moved }];
-    }
-    s.lots = s.lots.filter((l) => l !== from);
-    if (target === from) target = into;
-  }
-}
-
-/** Takes `amount` free points from lots that are not due, soonest-expiring first (the caller checked there are enough). */
-function takeFifo(s: AccountState, amount: number, now: Date, into: 'spend' | 'hold'): LotPart[] {
-  const parts: LotPart[] = [];
-  let left = amount;
-  for (const lot of [...s.lots].sort(byExpiry)) {
-    if (left === 0) break;
-    if (isDue(lot, now)) continue;
-    const take = Math.min(free(lot), left);
-    if (take <= 0) continue;
-    if (into === 'spend') lot.remaining -= take;
-    else lot.held += take;
-    parts.push({ lot: lot.id, amount: take });
-    left -= take;
-  }
-  return parts;
-}
-
-/** Puts points back into the lots they came from; what lands in a lot already due expires at once. */
-function restore(s: AccountState, parts: LotPart[], now: Date): { expired: number } {
-  let expired = 0;
-  for (const part of parts) {
-    const expiresAt = lotExpiry(part.lot);
-    if (isDue({ expiresAt }, now)) {
-      expired += part.amount;
-      continue;
-    }
-    credit(s, part.amount, expiresAt, now);
-  }
-  s.totals.expired += expired;
-  return { expired };
-}
-
-/** Earn: a new or merged lot (`expiresAt` on the draft is the lot the points went to: the asked expiry or later). */
-export function earn(prev: AccountState, amount: number, expiresAt: Date | null, now: Date = new Date(0)): Draft {
-  const s = clone(prev);
-  const lots = credit(s, amount, expiresAt, now);
+export function earn(prev: AccountState, amount: number, expiresAt: Date | null, now: Date = new Date(0), availableAt: Date | null = null): Draft {
+  const s = begin(prev, now);
+  const lots = credit(s, amount, expiresAt, now, availableAt);
   s.totals.earned += amount;
   const into = lots[0] ? s.lots.find((l) => l.id === lots[0]?.lot) : undefined;
-  return { kind: 'earn', amount, points: amount, lots, expiresAt: into ? into.expiresAt : expiresAt, state: settle(s) };
+  return {
+    kind: 'earn',
+    amount,
+    points: amount,
+    lots,
+    expiresAt: into ? into.expiresAt : expiresAt,
+    ...(into?.availableAt ? { availableAt: into.availableAt } : {}),
+    state: settle(s),
+  };
 }
 
-/** Spend: consumes lots soonest-expiring first. Errors: 409 INSUFFICIENT_POINTS. */
+/** Spend: consumes available lots soonest-expiring first (never pending ones). Errors: 409 INSUFFICIENT_POINTS. */
 export function spend(prev: AccountState, amount: number, now: Date, kind: 'spend' | 'adjust' = 'spend'): Draft {
   if (spendable(prev, now) < amount) throw insufficient(prev, now, amount);
-  const s = clone(prev);
+  const s = begin(prev, now);
   const lots = takeFifo(s, amount, now, 'spend');
   if (kind === 'spend') s.totals.spent += amount;
   else s.totals.adjusted -= amount;
   return { kind, amount: -amount, points: amount, lots, state: settle(s) };
 }
 
-/** Hold: reserves points from lots (available → held). Errors: 409 INSUFFICIENT_POINTS. */
+/** Hold: reserves points from available lots (available → held). Errors: 409 INSUFFICIENT_POINTS. */
 export function hold(prev: AccountState, holdId: string, amount: number, expiresAt: Date, code: string, now: Date): Draft {
   if (prev.holds.length >= MAX_OPEN_HOLDS) {
     throw conflict('LIMIT_REACHED', `an account may have at most ${MAX_OPEN_HOLDS} open holds`, { openHolds: prev.holds.length, max: MAX_OPEN_HOLDS });
   }
   if (spendable(prev, now) < amount) throw insufficient(prev, now, amount);
-  const s = clone(prev);
+  const s = begin(prev, now);
   const from = takeFifo(s, amount, now, 'hold');
   s.holds.push({ id: holdId, amount, expiresAt, from, code });
   return { kind: 'hold', amount: 0, points: amount, lots: from, holdId, state: settle(s) };
@@ -241,7 +187,7 @@ export function resolveHold(prev: AccountState, holdId: string, amount: number, 
   if (amount > h.amount) {
     throw conflict('CAPTURE_EXCEEDS_HOLD', `cannot capture ${amount} from a hold of ${h.amount}`, { held: h.amount, requested: amount });
   }
-  const s = clone(prev);
+  const s = begin(prev, now);
   s.holds = s.holds.filter((x) => x.id !== holdId);
   let toCapture = amount;
   const captured: LotPart[] = [];
@@ -256,7 +202,8 @@ export function resolveHold(prev: AccountState, holdId: string, amount: number, 
     if (cap > 0) captured.push({ lot: part.lot, amount: cap });
     if (part.amount - cap > 0) released.push({ lot: part.lot, amount: part.amount - cap });
   }
-  const { expired } = restore(s, released, now);
+  const expired = restore(s, released, now);
+  s.totals.expired += expired;
   s.totals.spent += amount;
   return {
     kind: amount > 0 ? 'capture' : 'release',
@@ -269,12 +216,14 @@ export function resolveHold(prev: AccountState, holdId: string, amount: number, 
   };
 }
 
-/** Expires what is free in a due lot. Returns undefined when there is nothing to expire. */
+/**
+ * Expires what is free in a due lot (`id` as `dueWork` names it, after ripening). Returns undefined when there is
+ * nothing to expire. A pending lot is never expired (none can be due: its expiry is after its availability).
+ */
 export function expireLot(prev: AccountState, id: string, now: Date): Draft | undefined {
-  const lot = prev.lots.find((l) => l.id === id);
-  if (!lot || !isDue(lot, now) || free(lot) <= 0) return undefined;
-  const s = clone(prev);
-  const target = s.lots.find((l) => l.id === id) as Lot;
+  const s = begin(prev, now);
+  const target = s.lots.find((l) => l.id === id);
+  if (!target || !isDue(target, now) || isPending(target, now) || free(target) <= 0) return undefined;
   const x = free(target);
   target.remaining -= x;
   s.totals.expired += x;
@@ -286,13 +235,14 @@ export function expireLot(prev: AccountState, id: string, now: Date): Draft | un
  * a due lot expiring). What balances show, so a timed-out hold is not shown as held in the minute before the sweep.
  */
 export function settledAt(s: AccountState, now: Date): AccountState {
-  let state = s;
+  let state = ripenedAt(s, now);
   for (const h of s.holds) if (h.expiresAt.getTime() <= now.getTime()) state = resolveHold(state, h.id, 0, now).state;
   return state;
 }
 
-/** Lots with free points that are due at `now`, and holds past their time: what a sweep resolves. */
-export function dueWork(s: AccountState, now: Date): { lots: string[]; holds: string[] } {
+/** Lots with free points that are due at `now` (named as after ripening), and holds past their time: what a sweep resolves. */
+export function dueWork(prev: AccountState, now: Date): { lots: string[]; holds: string[] } {
+  const s = ripenedAt(prev, now);
   return {
     lots: s.lots.filter((l) => isDue(l, now) && free(l) > 0).map((l) => l.id),
     holds: s.holds.filter((h) => h.expiresAt.getTime() <= now.getTime()).map((h) => h.id),
@@ -316,7 +266,8 @@ export function openedDue(before: AccountState, after: AccountState): Array<{ it
   return dueItems(after).filter((d) => !open.has(d.item));
 }
 
-export type ReversibleEntry = { id: string; kind: EntryKind; points: number; lots?: LotPart[] };
+/** `availableAt`: of an earn into a pending lot, when its points become available. */
+export type ReversibleEntry = { id: string; kind: EntryKind; points: number; lots?: LotPart[]; availableAt?: Date | null };
 
 /** The seq in an entry id (`<memberId>:<seq, 12 digits>`). */
 const seqOf = (entryId: string) => Number(entryId.slice(-12));
@@ -355,7 +306,7 @@ export function reverse(prev: AccountState, target: ReversibleEntry, amount: num
   const x = amount ?? left;
   if (x > left) throw conflict('REVERSAL_EXCEEDS_ENTRY', `only ${left} of this entry is left to reverse`, { left, requested: x });
 
-  const s = clone(prev);
+  const s = begin(prev, now);
   const mark = s.reversed.find((r) => r.entry === target.id);
   if (mark) mark.amount += x;
   else s.reversed.push({ entry: target.id, amount: done + x });
@@ -363,12 +314,10 @@ export function reverse(prev: AccountState, target: ReversibleEntry, amount: num
   s.totals.reversed += x;
 
   if (target.kind === 'earn') {
-    // Take back from the earn's own lot first, then soonest-expiring free points; what is gone already becomes debt.
-    const own = new Set((target.lots ?? []).map((p) => p.lot));
-    const order = [...s.lots].sort((a, b) => Number(own.has(b.id)) - Number(own.has(a.id)) || byExpiry(a, b));
+    // Take back from the earn's own lot first, then (ledger.lots.ts) free points; what is gone already becomes debt.
     let left2 = x;
     const lots: LotPart[] = [];
-    for (const lot of order) {
+    for (const lot of reversalOrder(s, target, now)) {
       const take = Math.min(free(lot), left2);
       if (take <= 0) continue;
       lot.remaining -= take;
@@ -391,7 +340,8 @@ export function reverse(prev: AccountState, target: ReversibleEntry, amount: num
     if (g > 0) back.push({ lot: p.lot, amount: g });
     give -= g;
   }
-  const { expired } = restore(s, back, now);
+  const expired = restore(s, back, now);
+  s.totals.expired += expired;
   return {
     kind: 'reverse',
     amount: x - expired,
@@ -419,41 +369,8 @@ export function reversedOf(s: AccountState, targetId: string, reversedSoFar?: nu
 /** Ops adjustment: a credit into a lot, or a debit like a spend. Errors: 409 INSUFFICIENT_POINTS. */
 export function adjust(prev: AccountState, delta: number, expiresAt: Date | null, now: Date): Draft {
   if (delta < 0) return spend(prev, -delta, now, 'adjust');
-  const s = clone(prev);
+  const s = begin(prev, now);
   const lots = credit(s, delta, expiresAt, now);
   s.totals.adjusted += delta;
   return { kind: 'adjust', amount: delta, points: delta, lots, expiresAt, state: settle(s) };
-}
-
-/**
- * The numbers of a state that are not safe integers: points are whole numbers (PRODUCT.md §2), and beyond 2^53 sums stop
- * being exact, so a balance there would lie. Named as `field value`, empty when every number is safe.
- */
-export function unsafeNumbers(s: AccountState): string[] {
-  const fields: Array<[string, number]> = [
-    ['available', s.available],
-    ['held', s.held],
-    ['debt', s.debt],
-    ...s.lots.flatMap((l): Array<[string, number]> => [[`lot ${l.id} remaining`, l.remaining], [`lot ${l.id} held`, l.held]]),
-    ...s.holds.map((h): [string, number] => [`hold ${h.id}`, h.amount]),
-    ...Object.entries(s.totals).map(([k, v]): [string, number] => [`lifetime ${k}`, v]),
-  ];
-  return fields.filter(([, v]) => !Number.isSafeInteger(v)).map(([name, v]) => `${name} ${v}`);
-}
-
-/** The invariants of one state (PRODUCT.md §4); returns what is wrong, empty when consistent. */
-export function stateProblems(s: AccountState): string[] {
-  const problems: string[] = unsafeNumbers(s).map((f) => `${f} is not a safe integer`);
-  const lotHeld = s.lots.reduce((sum, l) => sum + l.held, 0);
-  const holdSum = s.holds.reduce((sum, h) => sum + h.amount, 0);
-  if (s.held !== holdSum) problems.push(`held ${s.held} ≠ Σ holds ${holdSum}`);
-  if (lotHeld !== holdSum) problems.push(`Σ lot.held ${lotHeld} ≠ Σ holds ${holdSum}`);
-  if (s.available !== s.lots.reduce((sum, l) => sum + free(l), 0) - s.debt) problems.push('available ≠ Σ free lot points − debt');
-  if (s.debt < 0) problems.push(`negative debt ${s.debt}`);
-  if (s.debt > 0 && s.available > -s.debt) problems.push('debt is open while free points exist');
-  for (const l of s.lots) if (l.remaining < 0 || l.held < 0 || l.held > l.remaining) problems.push(`lot ${l.id} out of range`);
-  for (const h of s.holds) {
-    if (h.from.reduce((sum, p) => sum + p.amount, 0) !== h.amount) problems.push(`hold ${h.id} parts ≠ amount`);
-  }
-  return problems;
 }

@@ -17,7 +17,8 @@ export type MemberContext = {
 };
 
 export type Evaluation =
-  | { rule: string; fired: true; points: number; growth: number; multiplier: number }
+  /** `pendingDays`: how long the points stay pending after the event (absent when they are available at once). */
+  | { rule: string; fired: true; points: number; growth: number; multiplier: number; pendingDays?: number }
   | { rule: string; fired: false; reason: string };
 
 function numberAt(props: Record<string, unknown>, name: string): number | undefined {
@@ -74,5 +75,6 @@ export function evaluateRule(rule: Rule, event: RuleEvent, member: MemberContext
   const multiplier = (member.tier ? rule.tierMultipliers?.[member.tier] : undefined) ?? member.tierMultiplier;
   const points = Math.floor(base * multiplier + 1e-9);
   if (points === 0 && growth === 0) return { rule: rule.code, fired: false, reason: 'the formula pays nothing for this event' };
-  return { rule: rule.code, fired: true, points, growth, multiplier };
+  const pending = points > 0 && rule.pendingDays ? { pendingDays: rule.pendingDays } : {};
+  return { rule: rule.code, fired: true, points, growth, multiplier, ...pending };
 }

@@ -69,10 +69,16 @@ export const ruleBody = z
       .strict()
       .default({}),
     active: z.boolean().default(true),
+    /**
+     * Days after the event's time before the points this rule pays become spendable (a return window): pending until
+     * then, shown in the balance. Growth is never pending.
+     */
+    pendingDays: z.number().int().min(0).max(365).optional(),
   })
   .strict()
   .superRefine((r, ctx) => {
     if (!r.points && !r.growth) ctx.addIssue({ code: 'custom', path: ['points'], message: 'a rule pays points, growth or both' });
+    if (r.pendingDays && !r.points) ctx.addIssue({ code: 'custom', path: ['pendingDays'], message: 'only points are ever pending, and this rule pays none' });
     const c = r.conditions;
     if (c.from && c.to && Date.parse(c.from) >= Date.parse(c.to)) {
       ctx.addIssue({ code: 'custom', path: ['conditions', 'to'], message: 'the window ends before it starts' });
