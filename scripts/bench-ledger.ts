@@ -68,6 +68,8 @@ const CEILINGS = {
 const runId = randomBytes(4).toString('hex');
 const dbName = `bench_${runId}`;
 const secret = generateSecret();
+/** Shared by every server child, as production requires of its processes. */
+const hashKey = generateSecret();
 const token = serviceToken(secret, 'bench');
 const config = loadConfig({ ...process.env, JWT_SECRET: secret, ...(values.engine ? { DB_ENGINE: values.engine } : {}) });
 const memberIds = Array.from({ length: memberCount }, (_, i) => `bench-${String(i + 1).padStart(6, '0')}`);
@@ -107,7 +109,7 @@ async function startServerChild(uri: string, nodeFlags: string[] = []): Promise<
   const child: ChildProcess = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', path.join(repoRoot, 'scripts/lib/bench-server.ts')], {
     cwd: repoRoot,
     stdio: ['pipe', 'pipe', 'inherit', 'ipc'],
-    env: { ...process.env, MONGODB_URI: uri, MONGODB_DB_NAME: dbName, JWT_SECRET: secret, JWT_ALGORITHM: 'HS256', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', NODE_ENV: 'production' },
+    env: { ...process.env, MONGODB_URI: uri, MONGODB_DB_NAME: dbName, JWT_SECRET: secret, REFERRAL_HASH_KEY: hashKey, JWT_ALGORITHM: 'HS256', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', NODE_ENV: 'production' },
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const { url, readyUs } = await new Promise<{ url: string; readyUs: number }>((resolve, reject) => {

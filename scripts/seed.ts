@@ -2,7 +2,8 @@
  * Seeds a realistic demo program into a running service through its own API, so it is explorable right after
  * `npm start`: a 4-tier ladder, earning rules (orders, registration, shares, a member-day campaign, a birthday bonus),
  * a check-in calendar, the new-member task pack with badges, a points mall (coupons, gifts, vouchers, tier privileges
- * and a flash sale: scripts/lib/seed-benefits.ts), and members with order, refund, redemption and check-in history.
+ * and a flash sale: scripts/lib/seed-benefits.ts), members with order, refund, redemption and check-in history, and a
+ * referral program with invited friends in most of its states.
  *
  *     JWT_SECRET=<the service's> npm run seed [-- --url http://127.0.0.1:3000] [--members 20]
  *
@@ -120,6 +121,41 @@ for (let i = 0; i < count; i++) {
 // After the orders, so the first members have the points and the tiers their redemptions need.
 const redeemed = await seedRedemptions(request, { service, ops }, memberIds);
 const outcomes = Object.entries(redeemed).map(([status, n]) => `${n} ${status}`).join(', ');
+
+// Invite a friend: demo-001 invites seven friends, who end up in each state a seed run can reach at once (expired needs
+// the 30-day window to pass): bound, rewarded (held 14 days), reversed, review (one device for several friends),
+// rejected and approved by ops.
+await call('PUT', '/v1/admin/referral-program', ops, {
+  qualifying: { eventType: 'order.paid', minAmount: 100, withinDays: 30 },
+  rewards: { referrer: { points: 300 }, invitee: { points: 100 } },
+  monthlyCap: 20,
+  milestones: [{ count: 5, points: 500 }, { count: 10, points: 1500 }],
+  holdDays: 14,
+  fraud: { maxInviteesPerDevice: 1, maxBindsPerIpPerDay: 10 },
+});
+const { code } = (await call('GET', '/v1/me/referral', sign('member', 'demo-001'))) as { code: string };
+const friends: Array<{ id: string; name: string; device: string; order?: number; then?: 'refund' | 'reject' | 'approve' }> = [
+  { id: 'friend-01', name: 'Uma', device: 'phone-u' },
+  { id: 'friend-02', name: 'Vic', device: 'phone-v', order: 260 },
+  { id: 'friend-03', name: 'Wen', device: 'phone-w', order: 180, then: 'refund' },
+  { id: 'friend-04', name: 'Xia', device: 'shared-tablet', order: 120 },
+  { id: 'friend-05', name: 'Yan', device: 'shared-tablet', order: 150 },
+  { id: 'friend-06', name: 'Zoe', device: 'shared-tablet', order: 140, then: 'reject' },
+  { id: 'friend-07', name: 'Abe', device: 'shared-tablet', order: 300, then: 'approve' },
+];
+for (const [i, f] of friends.entries()) {
+  await call('POST', '/v1/members', service, { memberId: f.id, displayName: f.name, referralCode: code, device: { id: f.device, ip: `198.51.100.${20 + i}` } });
+  if (!f.order) continue;
+  const orderId = `SO-${f.id}-1`;
+  await call('POST', '/v1/events', service, { eventId: `paid-${orderId}`, memberId: f.id, type: 'order.paid', occurredAt: new Date().toISOString(), properties: { orderId, amount: f.order } });
+  if (f.then === 'refund') {
+    await call('POST', '/v1/events', service, { eventId: `refund-${orderId}`, memberId: f.id, type: 'order.refunded', occurredAt: new Date().toISOString(), properties: { orderId, amount: f.order } });
+  }
+  if (f.then === 'reject' || f.then === 'approve') {
+    await call('POST', `/v1/admin/referrals/${f.id}/${f.then}`, ops, { note: f.then === 'approve' ? 'family, checked by phone' : 'same tablet as two other friends' }, `seed-${f.then}-${f.id}`);
+  }
+}
+
 process.stdout.write(
-  `seeded a 4-tier ladder, ${Object.keys(rules).length} earning rules, a check-in calendar, ${Object.keys(tasks).length} tasks, ${benefits} benefits, ${count} members, ${orders} orders and redemptions (${outcomes}) into ${values.url}\n`,
+  `seeded a 4-tier ladder, ${Object.keys(rules).length} earning rules, a check-in calendar, ${Object.keys(tasks).length} tasks, ${benefits} benefits, ${count} members, ${orders} orders and redemptions (${outcomes}) and a referral program with ${friends.length} invited friends into ${values.url}\n`,
 );

@@ -7,6 +7,7 @@ import { createCheckinsModule } from './modules/checkins/index.js';
 import { createEventsModule } from './modules/events/index.js';
 import { createGrowthLedger, createLedgerModule } from './modules/ledger/index.js';
 import { createMembersModule } from './modules/members/index.js';
+import { createReferralsModule } from './modules/referrals/index.js';
 import { createRulesModule } from './modules/rules/index.js';
 import { createTasksModule } from './modules/tasks/index.js';
 import { createTiersModule } from './modules/tiers/index.js';
@@ -77,34 +78,6 @@ export function createApp(deps: AppDeps) {
     sweeper,
     ...faults,
   });
-  const events = createEventsModule({
-    db,
-    clock,
-    members: members.service,
-    rules: rules.service,
-    points: ledger.service,
-    growth: growth.service,
-    tierContext: (memberId) => tiers.service.tierContext(memberId),
-    onGrowth: (memberId) => tiers.service.onGrowth(memberId),
-    tasks: tasks.service.progressFromEvent,
-    maxPointsAmount: config.maxPointsAmount,
-    ...faults,
-  });
-  members.service.onRegistered((member, device) => events.service.memberRegistered(member, device));
-  const checkins = createCheckinsModule({
-    db,
-    clock,
-    audit: audit.record,
-    members: members.service,
-    points: ledger.service,
-    growth: growth.service,
-    // A check-in is reported as a member.checked_in event keyed by member and day, so tasks and rules see it once.
-    report: (event, retry) => events.service.processEvent({ role: 'service', sub: 'checkins' }, event, { scope: event.eventId, retry }),
-    onGrowth: (memberId) => tiers.service.onGrowth(memberId),
-    metrics,
-    sweeper,
-    ...faults,
-  });
   const benefits = createBenefitsModule({
     db,
     clock,
@@ -121,9 +94,53 @@ export function createApp(deps: AppDeps) {
     expiredPoints: config.benefits.expiredVoucherPoints,
     ...faults,
   });
+  const referrals = createReferralsModule({
+    db,
+    clock,
+    audit: audit.record,
+    members: members.service,
+    points: ledger.service,
+    grants: benefits.grants,
+    benefitExists: (code) => benefits.service.getBenefit(code, { fresh: true }).then(() => true, () => false),
+    sweeper,
+    config: config.referrals,
+    programTimezone: config.ledger.programTimezone,
+    ...faults,
+  });
+  const events = createEventsModule({
+    db,
+    clock,
+    members: members.service,
+    rules: rules.service,
+    points: ledger.service,
+    growth: growth.service,
+    tierContext: (memberId) => tiers.service.tierContext(memberId),
+    onGrowth: (memberId) => tiers.service.onGrowth(memberId),
+    tasks: tasks.service.progressFromEvent,
+    referrals: referrals.service.progressFromEvent,
+    maxPointsAmount: config.maxPointsAmount,
+    ...faults,
+  });
+  members.service.onRegistered(async (member) => {
+    await events.service.memberRegistered(member);
+  });
+  const checkins = createCheckinsModule({
+    db,
+    clock,
+    audit: audit.record,
+    members: members.service,
+    points: ledger.service,
+    growth: growth.service,
+    // A check-in is reported as a member.checked_in event keyed by member and day, so tasks and rules see it once.
+    report: (event, retry) => events.service.processEvent({ role: 'service', sub: 'checkins' }, event, { scope: event.eventId, retry }),
+    onGrowth: (memberId) => tiers.service.onGrowth(memberId),
+    metrics,
+    sweeper,
+    ...faults,
+  });
   const idempotency = idempotencyWrapper(db, clock, liveness, deps.faults);
 
-  const businessRoutes: Route[] = [...members.routes, ...ledger.routes, ...events.routes, ...checkins.routes, ...rules.routes, ...tiers.routes, ...tasks.routes, ...benefits.routes, ...audit.routes];
+  const businessRoutes: Route[] = [...members.routes, ...ledger.routes, ...events.routes, ...checkins.routes, ...rules.routes, ...tiers.routes, ...tasks.routes, ...benefits.routes, ...referrals.routes, ...audit.routes];
   let document: object | undefined;
   const openapi = (): object => (document ??= buildOpenApiDocument(routes));
   const routes: Route[] = [...systemRoutes({ db, engine: deps.engine, metrics, timeoutMs: config.db.timeoutMs, openapi }), ...businessRoutes];
@@ -153,14 +170,14 @@ export function createApp(deps: AppDeps) {
   app.use(router.routes());
   app.use(router.allowedMethods());
 
-  const ready = Promise.all([sweeper.init(), members.init(), ledger.init(), growth.init(), rules.init(), tiers.init(), tasks.init(), benefits.init(), jobs.init(), events.init(), checkins.init(), audit.init(), idempotency.init(), liveness.init()]).then(
+  const ready = Promise.all([sweeper.init(), members.init(), ledger.init(), growth.init(), rules.init(), tiers.init(), tasks.init(), benefits.init(), referrals.init(), jobs.init(), events.init(), checkins.init(), audit.init(), idempotency.init(), liveness.init()]).then(
     () => liveness.start(),
   );
   return {
     app,
     ready,
     metrics,
-    services: { members: members.service, ledger: ledger.service, growth: growth.service, rules: rules.service, tiers: tiers.service, tasks: tasks.service, benefits: benefits.service, redemptions: benefits.redemptions, grants: benefits.grants, stock: benefits.stock, events: events.service, checkins: checkins.service },
+    services: { members: members.service, ledger: ledger.service, growth: growth.service, rules: rules.service, tiers: tiers.service, tasks: tasks.service, benefits: benefits.service, redemptions: benefits.redemptions, grants: benefits.grants, stock: benefits.stock, referrals: referrals.service, events: events.service, checkins: checkins.service },
     openapi,
     /** Starts the background jobs (the sweeper, tier evaluation, purges); the returned stop waits for a sweep under way. */
     startJobs: () => {

@@ -46,6 +46,9 @@ const envSchema = z.object({
   GROUP_COMMIT_MAX_BATCH: z.coerce.number().int().min(1).max(500).default(50),
   GROUP_COMMIT_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(2),
   BENEFIT_EXPIRED_VOUCHER_POINTS: z.enum(['keep', 'refund']).default('keep'),
+  REFERRAL_BASE_URL: z.httpUrl().default('http://127.0.0.1:3000/invite/'),
+  REFERRAL_BIND_WINDOW_DAYS: z.coerce.number().int().min(0).max(365).default(7),
+  REFERRAL_HASH_KEY: optionalString,
 });
 
 /** The variables the token key depends on, parsed on their own so key problems are reported with any others. */
@@ -100,6 +103,17 @@ export type Config = Readonly<{
   groupCommit: Readonly<{ maxBatch: number; maxInFlight: number }>;
   /** What becomes of the points of a voucher that expires unused: kept (the default) or refunded (docs/BENEFITS.md). */
   benefits: Readonly<{ expiredVoucherPoints: 'keep' | 'refund' }>;
+  /** Invite a friend (docs/REFERRALS.md). */
+  referrals: Readonly<{
+    /** A share link is this followed by the code. */
+    baseUrl: string;
+    /** How many days after registering a member may still bind an invite code (a program may set its own). */
+    bindWindowDays: number;
+    /** The HMAC key device ids and IPs are hashed with; nothing else about them is stored. */
+    hashKey: string;
+    /** True when no key was configured and one was generated for this process (development and tests only). */
+    hashKeyGenerated: boolean;
+  }>;
 }>;
 
 /** Thrown when the environment does not describe a valid configuration; the message names every bad variable. */
@@ -121,7 +135,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // The key is checked even when other variables are bad, so one message names every problem.
   const keyEnv = keyEnvSchema.safeParse(env);
   const jwtKey = keyEnv.success ? resolveJwtKey(keyEnv.data, problems) : undefined;
-  if (!parsed.success || problems.length > 0 || jwtKey === undefined) throw new ConfigError(problems);
+  const hashKey = parsed.success ? resolveHashKey(parsed.data, problems) : undefined;
+  if (!parsed.success || problems.length > 0 || jwtKey === undefined || hashKey === undefined) throw new ConfigError(problems);
   const e = parsed.data;
   const { key, generated } = jwtKey;
 
@@ -154,7 +169,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     groupCommit: { maxBatch: e.GROUP_COMMIT_MAX_BATCH, maxInFlight: e.GROUP_COMMIT_IN_FLIGHT },
     benefits: { expiredVoucherPoints: e.BENEFIT_EXPIRED_VOUCHER_POINTS },
+    referrals: { baseUrl: e.REFERRAL_BASE_URL, bindWindowDays: e.REFERRAL_BIND_WINDOW_DAYS, hashKey: hashKey.key, hashKeyGenerated: hashKey.generated },
   });
+}
+
+/**
+ * The key device ids and IPs are hashed with. Generated per process outside production, like the JWT secret: hashes
+ * then only compare within one process, which is all a development run needs. Production needs one key shared by every
+ * process, or the fraud guards would count one device as several.
+ */
+function resolveHashKey(e: z.output<typeof envSchema>, problems: string[]): { key: string; generated: boolean } | undefined {
+  if (e.REFERRAL_HASH_KEY !== undefined) {
+    if (Buffer.byteLength(e.REFERRAL_HASH_KEY) < 32) problems.push('REFERRAL_HASH_KEY: must be at least 32 bytes');
+    return { key: e.REFERRAL_HASH_KEY, generated: false };
+  }
+  if (e.NODE_ENV === 'production') {
+    problems.push('REFERRAL_HASH_KEY: required in production (device ids and IPs are stored only as hashes under it)');
+    return undefined;
+  }
+  return { key: randomBytes(32).toString('base64url'), generated: true };
 }
 
 /** The token verification key for the pinned algorithm; what is wrong with it goes onto `problems`. */

@@ -69,6 +69,9 @@ export async function startServer(config: Config, opts: { logger?: Logger; clock
       `JWT_SECRET is not set: generated one for this run. Mint tokens with: JWT_SECRET=${config.jwt.key} npm run token -- --role ops`,
     );
   }
+  if (config.referrals.hashKeyGenerated) {
+    logger.warn('REFERRAL_HASH_KEY is not set: generated one for this run, so device and IP hashes compare only within this process');
+  }
 
   let closing: Promise<void> | undefined;
   const close = () =>

@@ -56,7 +56,7 @@ const isDuplicate = (err: unknown) => (err as { code?: number }).code === 11000;
 /** Collections as the service has them: the entries' unique opId index included. */
 export async function prepareCeilingDb(db: Db, memberIds: readonly string[]): Promise<void> {
   await db.collection<{ _id: string }>('members').insertMany(
-    memberIds.map((id) => ({ _id: id, displayName: `Load ${id}`, birthday: null, timezone: 'UTC', status: 'active', referredByCode: null, device: null, createdAt: new Date(), updatedAt: new Date() })),
+    memberIds.map((id) => ({ _id: id, displayName: `Load ${id}`, birthday: null, timezone: 'UTC', status: 'active', createdAt: new Date(), updatedAt: new Date() })),
   );
   await db.collection('points_entries').createIndex({ opId: 1 }, { unique: true });
   for (const name of ['points_accounts', 'idempotency_claims', 'idempotency_results']) await db.createCollection(name).catch(() => {});

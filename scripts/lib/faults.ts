@@ -82,6 +82,8 @@ export async function runFaults(opts: FaultRunOptions): Promise<FaultRunReport> 
   let engine: RunningEngine = await startEngine();
   const dbName = `faults_${randomUUID().slice(0, 8)}`;
   const secret = generateSecret();
+  // One hash key for every process, as production requires (each process would otherwise hash devices its own way).
+  const hashKey = generateSecret();
   const token = serviceToken(secret, 'faults');
   const report: FaultRunReport = {
     requests: 0, retried: 0, kills: { outside: 0, atCrashPoint: 0, engine: 0 }, recovery: { p50: 0, p99: 0, max: 0 }, slowest: [],
@@ -95,7 +97,7 @@ export async function runFaults(opts: FaultRunOptions): Promise<FaultRunReport> 
       cwd: repoRoot,
       stdio: ['pipe', 'pipe', 'pipe'],
       env: {
-        ...process.env, NODE_ENV: 'production', MONGODB_URI: engine.uri, MONGODB_DB_NAME: dbName, JWT_SECRET: secret, PORT: '0',
+        ...process.env, NODE_ENV: 'production', MONGODB_URI: engine.uri, MONGODB_DB_NAME: dbName, JWT_SECRET: secret, REFERRAL_HASH_KEY: hashKey, PORT: '0',
         LOG_LEVEL: opts.logDir ? 'info' : 'warn', DB_TIMEOUT_MS: '2000', SHUTDOWN_TIMEOUT_MS: '3000', LEDGER_SWEEP_INTERVAL_MS: '5000',
       },
     });

@@ -14,10 +14,12 @@ import type { RunningEngine } from '../../src/platform/db/provision.js';
 import { createLogger } from '../../src/platform/logger.js';
 
 export const TEST_SECRET = 'test-secret-0123456789-abcdefghijklmnop';
+const TEST_HASH_KEY = 'test-referral-hash-key-0123456789-abcdef';
 
 /** A configuration as the tests run it; `env` overrides variables. */
 export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'silent', DB_TIMEOUT_MS: '1500', ...env });
+  // One referral hash key for every instance a test starts, as production has one for all its processes.
+  return loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, REFERRAL_HASH_KEY: TEST_HASH_KEY, LOG_LEVEL: 'silent', DB_TIMEOUT_MS: '1500', ...env });
 }
 
 /** A FerretDB of the test's own (SQLite backend, a temporary directory), for tests that stop or kill their database. */

@@ -69,7 +69,7 @@ export function benefitGrants(deps: GrantsDeps) {
     const member = await deps.members.getMember(memberId).catch((err: unknown) => (err instanceof AppError && err.status === 404 ? null : Promise.reject(err)));
     if (!member || member.status === 'frozen') return 'skipped'; // a frozen member can neither earn nor spend (§3)
     const doc: RedemptionDoc = {
-      _id: redemptionId(memberId, derivedOpId('grant', grantId)),
+      _id: grantRedemptionId(memberId, grantId),
       memberId,
       benefit: benefit.code,
       benefitName: benefit.name,
@@ -196,11 +196,42 @@ export function benefitGrants(deps: GrantsDeps) {
       await Promise.allSettled([...running.values()]);
     },
 
+    /**
+     * Gives a member a benefit once per `grantId`, for another module (a referral reward: its grant id names the
+     * referral and the side). Answers the redemption's id and status ('skipped': unknown or frozen member).
+     * Errors: 404 NOT_FOUND (benefit).
+     */
+    async give(memberId: string, benefitCode: string, grantId: string, actor: Caller): Promise<{ redemptionId: string; status: string }> {
+      const status = await grantTo(memberId, await deps.getBenefit(benefitCode), grantId, actor);
+      return { redemptionId: grantRedemptionId(memberId, grantId), status };
+    },
+
+    /**
+     * Takes back what `give` gave under `grantId` while its voucher is unused (cancelled: its stock goes back); a used
+     * voucher stays used. Answers the status the redemption ends in ('none': nothing was given).
+     */
+    async revoke(memberId: string, grantId: string, actor: Caller): Promise<string> {
+      const id = grantRedemptionId(memberId, grantId);
+      const given = await deps.redemptionsRepo.get(id);
+      if (!given) return 'none';
+      if (statusOf(given) !== 'issued') return statusOf(given);
+      try {
+        return statusOf(await deps.redemptions.cancel(actor, id));
+      } catch (err) {
+        if (!(err instanceof AppError && err.status === 409)) throw err;
+        const now = await deps.redemptionsRepo.get(id); // used (or cancelled) by someone else meanwhile
+        return now ? statusOf(now) : 'none';
+      }
+    },
+
     /** A tier's welcome benefit, once per member and tier (`welcome:<tier>` is the grant). */
     welcome: async (memberId: string, tier: string, benefitCode: string) =>
       grantTo(memberId, await deps.getBenefit(benefitCode), `welcome:${tier}`, { role: 'service', sub: 'tiers' }),
   };
 }
 export type BenefitGrants = ReturnType<typeof benefitGrants>;
+
+/** The redemption a grant gives a member: derived from both, so it is given once whoever runs the grant. */
+const grantRedemptionId = (memberId: string, grantId: string) => redemptionId(memberId, derivedOpId('grant', grantId));
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -38,6 +38,27 @@ export type EventInput = z.infer<typeof eventBody>;
 
 export const dryRunBody = z.object({ event: eventBody }).strict().meta({ id: 'DryRun' });
 
+/** A referral's states (docs/REFERRALS.md); defined here because an event's answer reports them. */
+export const referralStates = ['bound', 'qualified', 'review', 'rewarded', 'rejected', 'reversed', 'expired'] as const;
+const referralSide = z.object({ points: z.number().int(), benefitCode: z.string().nullable() });
+/** What an event did to the member's referral (as its invitee). */
+const referralEffect = z.object({
+  invitee: z.string(),
+  referrer: z.string(),
+  /** `qualified`: this event is the referral's qualifying event; `not-qualified`: it is of the qualifying type but does not qualify (`reason`); `reversed`, `rejected`, `kept`: what a refund of the qualifying order did. */
+  outcome: z.enum(['qualified', 'not-qualified', 'reversed', 'rejected', 'kept']),
+  reason: z.string().nullable(),
+  /** The referral's state after the event. */
+  state: z.enum(referralStates),
+  /** Why the referral waits for ops instead of paying (fraud guards, the monthly cap). */
+  reviewReasons: z.array(z.string()),
+  /** What the qualification paid (or the reversal took back) on each side; points become spendable at `availableAt`. */
+  rewards: z.object({ referrer: referralSide, invitee: referralSide, availableAt: z.iso.datetime() }).nullable(),
+  /** Milestone bonuses the referrer reached with this referral. */
+  milestones: z.array(z.object({ count: z.number().int(), points: z.number().int() })),
+});
+export type ReferralEffect = z.infer<typeof referralEffect>;
+
 const effects = z.object({
   /** `availableAt`: set when the entry's points are pending until then (the latest window of the rules that paid). */
   points: z.array(z.object({ rule: z.string(), points: z.number().int(), entryId: z.string(), availableAt: z.iso.datetime().optional() })),
@@ -54,6 +75,8 @@ const effects = z.object({
       reward: z.object({ points: z.number().int(), growth: z.number().int(), badge: z.string().nullable() }).nullable(),
     }),
   ),
+  /** What the event did to the member's referral (PRODUCT.md §9). */
+  referral: z.array(referralEffect),
   /** The tier change the growth caused (threshold mode upgrades at once). */
   tierChange: z.object({ from: z.string().nullable(), to: z.string() }).nullable(),
 });

@@ -6,7 +6,7 @@ import { derivedOpId, type LedgerService } from '../ledger/index.js';
 import type { MembersService, MemberView } from '../members/index.js';
 import type { MemberContext, RulesService } from '../rules/index.js';
 import type { Decision, EventDoc, EventsRepository, OrderDoc, OrderEntriesDoc } from './events.model.js';
-import type { Effects, EventInput, TaskEffect } from './events.schemas.js';
+import type { Effects, EventInput, ReferralEffect, TaskEffect } from './events.schemas.js';
 
 /** How far in the future an event's occurredAt may be (clock skew between the backend and us). */
 const FUTURE_TOLERANCE_MS = 5 * 60_000;
@@ -38,6 +38,11 @@ const noTier: TierContext = async () => ({ tier: null, tierMultiplier: 1 });
  * advanced. Defined here so the tasks module satisfies it without events depending on tasks.
  */
 export type TaskProgress = (input: { member: MemberView; event: EventInput; occurredAt: Date; scope: string; actor: Caller; retry: boolean }) => Promise<TaskEffect[]>;
+/**
+ * Qualifies or reverses the member's referral (PRODUCT.md §9); answers one effect per referral the event touched.
+ * `refunded` is, for an order.refunded, how much of that order has been refunded so far (this refund included).
+ */
+export type ReferralProgress = (input: { member: MemberView; event: EventInput; occurredAt: Date; scope: string; actor: Caller; retry: boolean; refunded?: number }) => Promise<ReferralEffect[]>;
 
 export type EventsDeps = {
   repo: EventsRepository;
@@ -49,6 +54,7 @@ export type EventsDeps = {
   tierContext?: TierContext;
   onGrowth?: OnGrowth;
   tasks?: TaskProgress;
+  referrals?: ReferralProgress;
   faults?: Faults;
   /** The most one ledger command may move (MAX_POINTS_AMOUNT). */
   maxPointsAmount: number;
@@ -185,11 +191,14 @@ export function eventsService(deps: EventsDeps) {
     return { points: await find('points'), growth: await find('growth') };
   }
 
-  /** Reverses what an order earned in proportion to what has been refunded so far, never beyond what is left. */
-  async function reverseOrder(event: EventInput, member: MemberView, scope: string, actor: Caller, retry: boolean, effects: Effects) {
+  /**
+   * Reverses what an order earned in proportion to what has been refunded so far, never beyond what is left; answers
+   * that total refunded (undefined for an order never reported paid here).
+   */
+  async function reverseOrder(event: EventInput, member: MemberView, scope: string, actor: Caller, retry: boolean, effects: Effects): Promise<number | undefined> {
     const orderKey = orderKeyOf(member.memberId, event);
     const order = await repo.getOrder(orderKey);
-    if (!order) return; // the order earned nothing here: nothing to take back
+    if (!order) return undefined; // the order earned nothing here: nothing to take back
     const slots = await repo.takeRefundSlot(orderKey, scope, Number(event.properties.amount), clock.now());
     const refunded = slots.reduce((sum, s) => sum + s.amount, 0);
     const share = Math.min(refunded / order.orderAmount, 1);
@@ -205,6 +214,7 @@ export function eventsService(deps: EventsDeps) {
       );
       if (result) effects.reversed.push({ ledger, entryId: link.entryId, reversalId: result.entry._id, amount: result.entry.points });
     }
+    return refunded;
   }
 
   return {
@@ -228,12 +238,15 @@ export function eventsService(deps: EventsDeps) {
         source: `${caller.role}:${caller.sub}`,
         receivedAt: clock.now(),
       };
-      const effects: Effects = { points: [], growth: [], notFired: [], reversed: [], tasks: [], tierChange: null };
+      const effects: Effects = { points: [], growth: [], notFired: [], reversed: [], tasks: [], referral: [], tierChange: null };
+      let refunded: number | undefined;
       if (event.type === 'order.refunded') {
         await repo.saveEvent(doc);
-        await reverseOrder(event, member, idem.scope, caller, idem.retry, effects);
+        refunded = await reverseOrder(event, member, idem.scope, caller, idem.retry, effects);
       } else await payRules(doc, event, occurredAt, member, caller, idem.retry, effects);
-      if (deps.tasks) effects.tasks = await deps.tasks({ member, event, occurredAt, scope: idem.scope, actor: caller, retry: idem.retry });
+      const progress = { member, event, occurredAt, scope: idem.scope, actor: caller, retry: idem.retry };
+      if (deps.tasks) effects.tasks = await deps.tasks(progress);
+      if (deps.referrals) effects.referral = await deps.referrals({ ...progress, ...(refunded !== undefined ? { refunded } : {}) });
       const grew = effects.growth.length > 0 || effects.tasks.some((t) => (t.reward?.growth ?? 0) > 0);
       if (grew && deps.onGrowth) effects.tierChange = (await deps.onGrowth(member.memberId)) ?? null;
       return {
@@ -245,15 +258,16 @@ export function eventsService(deps: EventsDeps) {
     /**
      * Emits member.registered for a new member (PRODUCT.md §3, §5), keyed by the member id so it pays once. A crash
      * between storing the member and this event loses the registration rules' payment for that member (the
-     * registration itself answered 500 and a retry answers MEMBER_EXISTS); see docs/DECISIONS.md.
+     * registration itself answered 500 and a retry answers MEMBER_EXISTS); see docs/DECISIONS.md. The event carries no
+     * device id or IP: events are kept as sent, and those are stored only as keyed hashes (docs/REFERRALS.md).
      */
-    async memberRegistered(member: MemberView, device: { id?: string; ip?: string } | undefined) {
+    async memberRegistered(member: MemberView) {
       const event: EventInput = {
         eventId: `member.registered:${member.memberId}`,
         memberId: member.memberId,
         type: 'member.registered',
         occurredAt: member.createdAt,
-        properties: { ...(device?.id ? { deviceId: device.id } : {}), ...(device?.ip ? { ip: device.ip } : {}) },
+        properties: {},
       };
       return this.processEvent({ role: 'service', sub: 'members' }, event, { scope: event.eventId, retry: false });
     },

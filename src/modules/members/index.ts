@@ -7,8 +7,8 @@ import { membersRoutes } from './members.routes.js';
 import { membersService, type MembersService } from './members.service.js';
 
 export type { MembersService, SummaryProvider, RegistrationListener } from './members.service.js';
-export type { MemberView } from './members.schemas.js';
-export { memberIdSchema, timezoneSchema } from './members.schemas.js';
+export type { MemberView, RegistrationReferral } from './members.schemas.js';
+export { deviceSchema, memberIdSchema, timezoneSchema } from './members.schemas.js';
 
 /** Members (PRODUCT.md §3): registration, profile, status. */
 export function createMembersModule(deps: { db: Connection; clock: Clock; defaultTimezone: string; audit: RecordAudit }): {

@@ -9,8 +9,6 @@ export type MemberDoc = {
   birthday: string | null;
   timezone: string;
   status: 'active' | 'frozen';
-  referredByCode: string | null;
-  device: { id?: string; ip?: string } | null;
   createdAt: Date;
   updatedAt: Date;
 };
@@ -22,8 +20,6 @@ const memberSchema = new Schema<MemberDoc>(
     birthday: { type: String, default: null },
     timezone: { type: String, required: true },
     status: { type: String, enum: ['active', 'frozen'], required: true },
-    referredByCode: { type: String, default: null },
-    device: { type: Schema.Types.Mixed, default: null },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
   },
@@ -71,7 +67,6 @@ export const toMemberView = (d: MemberDoc): MemberView => ({
   birthday: d.birthday,
   timezone: d.timezone,
   status: d.status,
-  referredByCode: d.referredByCode,
   createdAt: d.createdAt.toISOString(),
   updatedAt: d.updatedAt.toISOString(),
 });

@@ -5,6 +5,7 @@ import {
   memberParams,
   memberResponse,
   memberWithSummaryResponse,
+  registrationResponse,
   updateMemberBody,
 } from './members.schemas.js';
 import type { MembersService } from './members.service.js';
@@ -13,11 +14,11 @@ export function membersRoutes(members: MembersService): Route[] {
   return [
     defineRoute({
       method: 'post', path: '/v1/members', tag: 'members', auth: ['service', 'ops'],
-      summary: 'Register a member',
+      summary: 'Register a member (with referralCode: bound to its referrer, or `referral.refusal` says why not)',
       request: { body: createMemberBody },
-      responses: { 201: { description: 'registered', schema: memberResponse } },
+      responses: { 201: { description: 'registered', schema: registrationResponse } },
       errors: [409],
-      handler: async ({ body }) => ({ status: 201, body: { member: await members.registerMember(body) } }),
+      handler: async ({ body }) => ({ status: 201, body: await members.registerMember(body) }),
     }),
     defineRoute({
       method: 'get', path: '/v1/members/:memberId', tag: 'members', auth: ['member', 'service', 'ops'],

@@ -25,17 +25,22 @@ export const birthdaySchema = z
 export const displayNameSchema = z.string().trim().min(1).max(80);
 export const memberStatusSchema = z.enum(['active', 'frozen']);
 
+/** Where a request came from, as the backend or the app reports it; stored only as keyed hashes (referral guards). */
+export const deviceSchema = z
+  .object({ id: z.string().min(1).max(128).optional(), ip: z.union([z.ipv4(), z.ipv6()]).optional() })
+  .strict()
+  .meta({ id: 'Device' });
+
 export const createMemberBody = z
   .object({
     memberId: memberIdSchema,
     displayName: displayNameSchema.optional(),
     birthday: birthdaySchema.optional(),
     timezone: timezoneSchema.optional(),
+    /** An invite code to bind the new member to its referrer (docs/REFERRALS.md); a code that cannot bind does not stop the registration. */
     referralCode: z.string().regex(/^[A-Za-z0-9]{4,16}$/, 'a referral code is 4–16 letters and digits').optional(),
-    device: z
-      .object({ id: z.string().min(1).max(128).optional(), ip: z.union([z.ipv4(), z.ipv6()]).optional() })
-      .strict()
-      .optional(),
+    /** The device the member registered from: only keyed hashes of it are stored, for the referral fraud guards. */
+    device: deviceSchema.optional(),
   })
   .strict()
   .meta({ id: 'CreateMember' });
@@ -62,7 +67,6 @@ export const memberView = z
     birthday: z.string().nullable(),
     timezone: z.string(),
     status: memberStatusSchema,
-    referredByCode: z.string().nullable(),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
   })
@@ -73,4 +77,16 @@ export type MemberView = z.infer<typeof memberView>;
 export const memberSummary = z.record(z.string(), z.unknown()).meta({ id: 'MemberSummary' });
 
 export const memberResponse = z.object({ member: memberView }).meta({ id: 'MemberResponse' });
+
+/** What became of the `referralCode` sent at registration: bound, or why not (the member can still bind it later). */
+export const registrationReferral = z
+  .object({
+    code: z.string(),
+    bound: z.boolean(),
+    refusal: z.object({ code: z.string(), message: z.string() }).nullable(),
+  })
+  .meta({ id: 'RegistrationReferral' });
+export type RegistrationReferral = z.infer<typeof registrationReferral>;
+export const registrationResponse = z.object({ member: memberView, referral: registrationReferral.optional() }).meta({ id: 'RegistrationResponse' });
+export type RegistrationAnswer = { referral?: RegistrationReferral };
 export const memberWithSummaryResponse = z.object({ member: memberView, summary: memberSummary }).meta({ id: 'MemberWithSummary' });

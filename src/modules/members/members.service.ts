@@ -5,7 +5,7 @@ import { AppError, conflict, forbidden, notFound } from '../../platform/errors.j
 import type { Caller } from '../../platform/http/route.js';
 import type { RecordAudit } from '../audit/index.js';
 import { toMemberView, type MemberDoc, type MembersRepository } from './members.model.js';
-import type { CreateMemberInput, MemberView, UpdateMemberInput } from './members.schemas.js';
+import type { CreateMemberInput, MemberView, RegistrationAnswer, UpdateMemberInput } from './members.schemas.js';
 
 /** What a role may change on a member (PRODUCT.md §3): members their own profile, ops the status too. */
 const changeable: Record<Caller['role'], ReadonlySet<keyof UpdateMemberInput>> = {
@@ -15,8 +15,12 @@ const changeable: Record<Caller['role'], ReadonlySet<keyof UpdateMemberInput>> =
 };
 
 export type SummaryProvider = (member: MemberView) => Promise<Record<string, unknown>>;
-/** Told of each new member after it is stored (the events module turns it into a member.registered event). */
-export type RegistrationListener = (member: MemberView, device: CreateMemberInput['device']) => Promise<unknown>;
+/**
+ * Told of each new member after it is stored, with what it registered with (the events module turns it into a
+ * member.registered event; the referrals module hashes the device and binds the code). What a listener answers is
+ * added to the registration's answer.
+ */
+export type RegistrationListener = (member: MemberView, registration: Pick<CreateMemberInput, 'device' | 'referralCode'>) => Promise<RegistrationAnswer | void>;
 
 /**
  * How long a member read serves the hot paths (an event or a check-in reads its member up to five times: the use case,
@@ -50,9 +54,10 @@ export function membersService(deps: { repo: MembersRepository; clock: Clock; de
 
   return {
     /**
-     * Registers a member. Errors: 409 MEMBER_EXISTS.
+     * Registers a member, then tells the listeners; answers the member and what they added (the referral binding).
+     * Raw device ids and IPs are handed to the listeners only, never stored here. Errors: 409 MEMBER_EXISTS.
      */
-    async registerMember(input: CreateMemberInput): Promise<MemberView> {
+    async registerMember(input: CreateMemberInput): Promise<{ member: MemberView } & RegistrationAnswer> {
       const now = clock.now();
       const doc: MemberDoc = {
         _id: input.memberId,
@@ -60,8 +65,6 @@ export function membersService(deps: { repo: MembersRepository; clock: Clock; de
         birthday: input.birthday ?? null,
         timezone: input.timezone ?? deps.defaultTimezone,
         status: 'active',
-        referredByCode: input.referralCode?.toUpperCase() ?? null,
-        device: input.device ?? null,
         createdAt: now,
         updatedAt: now,
       };
@@ -74,8 +77,9 @@ export function membersService(deps: { repo: MembersRepository; clock: Clock; de
       remember(doc);
       if (doc.birthday) await repo.claimOnce(doc._id, 'birthday', now);
       const member = toMemberView(doc);
-      for (const listener of registrationListeners) await listener(member, input.device);
-      return member;
+      const answer: RegistrationAnswer = {};
+      for (const listener of registrationListeners) Object.assign(answer, await listener(member, { device: input.device, referralCode: input.referralCode }));
+      return { member, ...answer };
     },
 
     /** Errors: 404 NOT_FOUND. May be up to a second old when another instance changed the member. */
