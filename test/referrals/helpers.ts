@@ -70,6 +70,13 @@ export async function referralOf(api: TestApp, invitee: string): Promise<any> {
   return res.body.referral;
 }
 
+/** Points of the member that are still pending (a referral reward inside its hold period). */
+export async function pending(api: TestApp, memberId: string): Promise<number> {
+  const res = await api.request('GET', `/v1/members/${memberId}/points`, { token: ops });
+  expect(res.status, res.text).toBe(200);
+  return res.body.pending;
+}
+
 export async function available(api: TestApp, memberId: string): Promise<number> {
   const res = await api.request('GET', `/v1/members/${memberId}/points`, { token: ops });
   expect(res.status, res.text).toBe(200);

@@ -3,7 +3,7 @@ import { ArmedFaults } from '../../src/platform/faults.js';
 import { ops, startTestApp, tokenFor, type TestApp } from '../helpers/app.js';
 import { expectError } from '../helpers/expect.js';
 import { expectLedgerClean, historyOf } from '../helpers/ledger.js';
-import { available, basicProgram, codeOf, decide, invite, myReferral, order, putProgram, referralEffect, referralOf, refund, register } from './helpers.js';
+import { available, pending, basicProgram, codeOf, decide, invite, myReferral, order, putProgram, referralEffect, referralOf, refund, register } from './helpers.js';
 
 const faults = new ArmedFaults();
 let api: TestApp;
@@ -23,6 +23,7 @@ async function pair(prefix: string): Promise<{ ref: string; inv: string }> {
   return { ref, inv };
 }
 const balances = async (p: { ref: string; inv: string }) => [await available(api, p.ref), await available(api, p.inv)];
+const pendings = async (p: { ref: string; inv: string }) => [await pending(api, p.ref), await pending(api, p.inv)];
 
 describe('the hold period', () => {
   it('when the qualifying order is refunded inside holdDays, then both rewards are taken back once, however many refunds follow', async () => {
@@ -30,11 +31,17 @@ describe('the hold period', () => {
     const p = await pair('rev');
     const paid = referralEffect(await order(api, p.inv, 'SO-rev', 200));
     expect(paid).toMatchObject({ state: 'rewarded', rewards: { availableAt: new Date(api.clock.now().getTime() + 7 * 86_400_000).toISOString() } });
-    expect(await balances(p)).toEqual([100, 50]);
+    // Inside the hold period the rewards are pending: shown, not spendable.
+    expect(await pendings(p)).toEqual([100, 50]);
+    expect(await balances(p)).toEqual([0, 0]);
+    const spend = await api.request('POST', `/v1/members/${p.ref}/points/spend`, { token: tokenFor('service', 'orders'), body: { amount: 10, code: 'order' }, headers: { 'Idempotency-Key': `spend-${p.ref}` } });
+    expectError(spend, 409, 'INSUFFICIENT_POINTS');
     api.clock.advance({ days: 6, hours: 23 });
+    expect(await pendings(p)).toEqual([100, 50]);
     const reversed = referralEffect(await refund(api, p.inv, 'SO-rev', 200));
     expect(reversed).toMatchObject({ outcome: 'reversed', state: 'reversed', reason: null, rewards: { referrer: { points: 100 }, invitee: { points: 50 } } });
     expect(await balances(p)).toEqual([0, 0]);
+    expect(await pendings(p)).toEqual([0, 0]);
     expect(referralEffect(await refund(api, p.inv, 'SO-rev', 200)).outcome).toBe('reversed');
     expect(await balances(p)).toEqual([0, 0]);
     const reversals = (await historyOf(api, p.ref)).filter((e) => e.kind === 'reverse');
@@ -133,7 +140,8 @@ describe('milestones', () => {
     await putProgram(api, basicProgram({ holdDays: 2, milestones: [{ count: 1, points: 70 }] }));
     const p = await pair('msh');
     expect(referralEffect(await order(api, p.inv, 'SO-msh', 100)).milestones).toEqual([]);
-    expect(await available(api, p.ref)).toBe(100);
+    expect(await available(api, p.ref)).toBe(0);
+    expect(await pending(api, p.ref)).toBe(100);
     api.clock.advance({ days: 2 });
     await api.built.flush(); // the qualifying request's own due record is gone, so only the settlement meets the crash
     faults.arm('referral:after-settled');
