@@ -20,6 +20,7 @@ import { requestContext } from './platform/http/request-context.js';
 import type { Route } from './platform/http/route.js';
 import { buildRouter } from './platform/http/router.js';
 import { configureGroupCommit } from './platform/db/group-insert.js';
+import { createRateLimits } from './platform/http/rate-limit.js';
 import { systemRoutes } from './platform/http/system.routes.js';
 import type { Logger } from './platform/logger.js';
 import { createMetrics, httpMetrics } from './platform/metrics.js';
@@ -137,9 +138,10 @@ export function createApp(deps: AppDeps) {
   const startPurges = () =>
     every(config.ledger.sweepIntervalMs, purgeIdempotency, (err) => logger.warn({ err }, 'idempotency purge failed; the next check resumes it'));
 
-  const app = new Koa({ proxy: false });
+  const rateLimits = createRateLimits({ config: config.rateLimit, redisUrl: config.redisUrl, metrics, logger });
+  const app = new Koa({ proxy: config.trustProxy });
   app.silent = true; // errors are answered and logged by errorHandler
-  const router = buildRouter(routes, { config, wrap: idempotency.wrap });
+  const router = buildRouter(routes, { config, wrap: idempotency.wrap, limit: rateLimits.limit });
   app.use(requestContext(logger));
   app.use(httpMetrics(metrics));
   app.use(errorHandler(logger));
@@ -153,7 +155,7 @@ export function createApp(deps: AppDeps) {
   app.use(router.routes());
   app.use(router.allowedMethods());
 
-  const ready = Promise.all([sweeper.init(), members.init(), ledger.init(), growth.init(), rules.init(), tiers.init(), tasks.init(), benefits.init(), jobs.init(), events.init(), checkins.init(), audit.init(), idempotency.init(), liveness.init()]).then(
+  const ready = Promise.all([sweeper.init(), members.init(), ledger.init(), growth.init(), rules.init(), tiers.init(), tasks.init(), benefits.init(), jobs.init(), events.init(), checkins.init(), audit.init(), idempotency.init(), liveness.init(), rateLimits.ready]).then(
     () => liveness.start(),
   );
   return {
@@ -178,8 +180,17 @@ export function createApp(deps: AppDeps) {
     purgeIdempotency,
     /** This process's name as the owner of idempotency claims (its heartbeat tells others it is alive). */
     owner: liveness.owner,
-    /** Stops the heartbeat and says so, so other processes take over what this one leaves at once. Call before closing the db. */
-    stop: () => liveness.stop(),
+    /**
+     * Stops the heartbeat and says so, so other processes take over what this one leaves at once, and disconnects the
+     * rate limits' Redis. Call before closing the db.
+     */
+    stop: async () => {
+      try {
+        await liveness.stop();
+      } finally {
+        rateLimits.close();
+      }
+    },
     /** Writes pending records (answers under idempotency keys, ledger account caches, check-in head hints); on shutdown and by tests. */
     flush: () => Promise.all([idempotency.flush(), ledger.service.flush(), growth.service.flush(), checkins.service.flush(), sweeper.flush()]).then(() => undefined),
   };

@@ -26,6 +26,17 @@ export function createMetrics() {
       labelNames: ['command', 'outcome'] as const,
       registers: [registry],
     }),
+    rateLimitRefusals: new Counter({
+      name: 'rate_limit_refusals_total',
+      help: 'Requests refused with 429 RATE_LIMITED, by the limit that refused them',
+      labelNames: ['group'] as const,
+      registers: [registry],
+    }),
+    rateLimitBackendErrors: new Counter({
+      name: 'rate_limit_backend_errors_total',
+      help: 'Rate-limit checks the store (Redis) could not answer; the request went through unlimited (fail open)',
+      registers: [registry],
+    }),
     checkins: new Counter({
       name: 'checkins_total',
       help: 'Check-ins and make-ups by outcome (committed, replayed, or the refusal code)',
