@@ -81,6 +81,7 @@ const envSchema = z.object({
   GROUP_COMMIT_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(2),
   BENEFIT_EXPIRED_VOUCHER_POINTS: z.enum(['keep', 'refund']).default('keep'),
   TRUST_PROXY: flag(false),
+  METRICS_ENABLED: flag(true),
   RATE_LIMIT_ENABLED: flag(true),
   RATE_LIMIT_MEMBER: rateLimit('120/60'),
   RATE_LIMIT_SERVICE: rateLimit('unlimited'),
@@ -146,6 +147,8 @@ export type Config = Readonly<{
   benefits: Readonly<{ expiredVoucherPoints: 'keep' | 'refund' }>;
   /** Take the client's address from X-Forwarded-For (behind a load balancer that sets it); else the socket's. */
   trustProxy: boolean;
+  /** Off: no request or pool metrics are recorded, /metrics answers 404 (the overhead benchmark's baseline). */
+  metricsEnabled: boolean;
   /**
    * Requests per window for each group (null: unlimited), shared through REDIS_URL when it is set
    * (src/platform/http/rate-limit.ts, docs/DECISIONS.md). `ipExempt`: addresses the per-IP limit never counts.
@@ -216,6 +219,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     groupCommit: { maxBatch: e.GROUP_COMMIT_MAX_BATCH, maxInFlight: e.GROUP_COMMIT_IN_FLIGHT },
     benefits: { expiredVoucherPoints: e.BENEFIT_EXPIRED_VOUCHER_POINTS },
     trustProxy: e.TRUST_PROXY,
+    metricsEnabled: e.METRICS_ENABLED,
     rateLimit: {
       enabled: e.RATE_LIMIT_ENABLED,
       member: e.RATE_LIMIT_MEMBER,

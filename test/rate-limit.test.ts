@@ -68,6 +68,7 @@ describe('rate limit configuration', () => {
       ['RATE_LIMIT_CHECKIN', '10/0'],
       ['RATE_LIMIT_IP', 'lots'],
       ['RATE_LIMIT_ENABLED', 'yes'],
+      ['METRICS_ENABLED', '0'],
       ['RATE_LIMIT_IP_EXEMPT', '10.0.0.0/33'],
       ['RATE_LIMIT_IP_EXEMPT', '127.0.0.1,localhost'],
     ] as const) {
