@@ -21,6 +21,8 @@ import { requestContext } from './platform/http/request-context.js';
 import type { Route } from './platform/http/route.js';
 import { buildRouter } from './platform/http/router.js';
 import { configureGroupCommit } from './platform/db/group-insert.js';
+import { watchPool } from './platform/db/pool-metrics.js';
+import { createRateLimits } from './platform/http/rate-limit.js';
 import { systemRoutes } from './platform/http/system.routes.js';
 import type { Logger } from './platform/logger.js';
 import { createMetrics, httpMetrics } from './platform/metrics.js';
@@ -48,15 +50,16 @@ export function createApp(deps: AppDeps) {
   configureGroupCommit(config.groupCommit);
   /** Crash injection points for the modules that have them (tests only). */
   const faults = deps.faults ? { faults: deps.faults } : {};
-  const metrics = createMetrics();
+  const metrics = createMetrics({ defaults: config.metricsEnabled });
+  if (config.metricsEnabled) watchPool(db.getClient(), metrics);
   const audit = createAuditModule({ db, clock });
   const members = createMembersModule({ db, clock, defaultTimezone: config.defaultTimezone, audit: audit.record });
-  const sweeper = createSweeper(db, clock, logger);
+  const sweeper = createSweeper(db, clock, logger, metrics);
   const ledger = createLedgerModule({ db, clock, config, logger, metrics, members: members.service, sweeper, audit: audit.record, ...faults });
   const growth = createGrowthLedger({ db, clock, config, logger, metrics, members: members.service, sweeper, ...faults });
   const rules = createRulesModule({ db, clock, audit: audit.record, programTimezone: config.ledger.programTimezone });
   const liveness = createLiveness(db, logger);
-  const jobs = jobRunner(db, clock, liveness.owner);
+  const jobs = jobRunner(db, clock, liveness.owner, metrics);
   const tiers = createTiersModule({
     db,
     clock,
@@ -92,6 +95,7 @@ export function createApp(deps: AppDeps) {
     logger,
     tiers: tiers.service,
     expiredPoints: config.benefits.expiredVoucherPoints,
+    metrics,
     ...faults,
   });
   const referrals = createReferralsModule({
@@ -143,22 +147,24 @@ export function createApp(deps: AppDeps) {
   const businessRoutes: Route[] = [...members.routes, ...ledger.routes, ...events.routes, ...checkins.routes, ...rules.routes, ...tiers.routes, ...tasks.routes, ...benefits.routes, ...referrals.routes, ...audit.routes];
   let document: object | undefined;
   const openapi = (): object => (document ??= buildOpenApiDocument(routes));
-  const routes: Route[] = [...systemRoutes({ db, engine: deps.engine, metrics, timeoutMs: config.db.timeoutMs, openapi }), ...businessRoutes];
+  const routes: Route[] = [...systemRoutes({ db, engine: deps.engine, metrics: config.metricsEnabled ? metrics : undefined, timeoutMs: config.db.timeoutMs, openapi }), ...businessRoutes];
 
   /** Deletes Idempotency-Key records older than IDEMPOTENCY_RETENTION_HOURS; once per UTC day across processes. */
   const purgeIdempotency = () => {
     const now = clock.now();
     const before = new Date(now.getTime() - config.idempotencyRetentionHours * 3_600_000);
-    return jobs.run('idempotency.purge', now.toISOString().slice(0, 10), () => idempotency.purge(before));
+    const day = now.toISOString().slice(0, 10);
+    return jobs.run('idempotency.purge', day, () => idempotency.purge(before), { dueAt: new Date(`${day}T00:00:00Z`) });
   };
   const startPurges = () =>
     every(config.ledger.sweepIntervalMs, purgeIdempotency, (err) => logger.warn({ err }, 'idempotency purge failed; the next check resumes it'));
 
-  const app = new Koa({ proxy: false });
+  const rateLimits = createRateLimits({ config: config.rateLimit, redisUrl: config.redisUrl, metrics, logger });
+  const app = new Koa({ proxy: config.trustProxy });
   app.silent = true; // errors are answered and logged by errorHandler
-  const router = buildRouter(routes, { config, wrap: idempotency.wrap });
+  const router = buildRouter(routes, { config, wrap: idempotency.wrap, limit: rateLimits.limit });
   app.use(requestContext(logger));
-  app.use(httpMetrics(metrics));
+  if (config.metricsEnabled) app.use(httpMetrics(metrics));
   app.use(errorHandler(logger));
   app.use(async (ctx, next) => {
     await next();
@@ -170,7 +176,7 @@ export function createApp(deps: AppDeps) {
   app.use(router.routes());
   app.use(router.allowedMethods());
 
-  const ready = Promise.all([sweeper.init(), members.init(), ledger.init(), growth.init(), rules.init(), tiers.init(), tasks.init(), benefits.init(), referrals.init(), jobs.init(), events.init(), checkins.init(), audit.init(), idempotency.init(), liveness.init()]).then(
+  const ready = Promise.all([sweeper.init(), members.init(), ledger.init(), growth.init(), rules.init(), tiers.init(), tasks.init(), benefits.init(), referrals.init(), jobs.init(), events.init(), checkins.init(), audit.init(), idempotency.init(), liveness.init(), rateLimits.ready]).then(
     () => liveness.start(),
   );
   return {
@@ -195,8 +201,17 @@ export function createApp(deps: AppDeps) {
     purgeIdempotency,
     /** This process's name as the owner of idempotency claims (its heartbeat tells others it is alive). */
     owner: liveness.owner,
-    /** Stops the heartbeat and says so, so other processes take over what this one leaves at once. Call before closing the db. */
-    stop: () => liveness.stop(),
+    /**
+     * Stops the heartbeat and says so, so other processes take over what this one leaves at once, and disconnects the
+     * rate limits' Redis. Call before closing the db.
+     */
+    stop: async () => {
+      try {
+        await liveness.stop();
+      } finally {
+        rateLimits.close();
+      }
+    },
     /** Writes pending records (answers under idempotency keys, ledger account caches, check-in head hints); on shutdown and by tests. */
     flush: () => Promise.all([idempotency.flush(), ledger.service.flush(), growth.service.flush(), checkins.service.flush(), sweeper.flush()]).then(() => undefined),
   };

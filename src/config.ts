@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { z } from 'zod';
@@ -12,6 +13,39 @@ const optionalString = z
   .string()
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
+
+const flag = (byDefault: boolean) =>
+  z
+    .enum(['true', 'false'], { message: 'true or false' })
+    .default(byDefault ? 'true' : 'false')
+    .transform((v) => v === 'true');
+
+/** A rate limit: `<points>/<seconds>` (e.g. `120/60`), or `unlimited`. */
+export type RateLimitPolicy = Readonly<{ points: number; seconds: number }> | null;
+const rateLimit = (byDefault: string) =>
+  z
+    .string()
+    .default(byDefault)
+    .refine((v) => v === 'unlimited' || /^[1-9]\d{0,8}\/[1-9]\d{0,4}$/.test(v), '<points>/<seconds> (e.g. 120/60; points 1–999999999, seconds 1–99999) or unlimited')
+    .transform((v): RateLimitPolicy => {
+      if (v === 'unlimited') return null;
+      const [points, seconds] = v.split('/').map(Number) as [number, number];
+      return { points, seconds };
+    });
+
+/** Addresses and CIDR ranges, comma-separated (`127.0.0.1,10.0.0.0/8,::1`); empty for none. */
+const addressList = z
+  .string()
+  .default('127.0.0.1,::1')
+  .transform((v) => v.split(',').map((a) => a.trim()).filter((a) => a !== ''))
+  .refine((list) => list.every(isAddressOrRange), 'comma-separated IP addresses or CIDR ranges (e.g. 127.0.0.1,10.0.0.0/8,::1)');
+
+function isAddressOrRange(entry: string): boolean {
+  const [address = '', prefix, extra] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+}
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -49,6 +83,17 @@ const envSchema = z.object({
   REFERRAL_BASE_URL: z.httpUrl().default('http://127.0.0.1:3000/invite/'),
   REFERRAL_BIND_WINDOW_DAYS: z.coerce.number().int().min(0).max(365).default(7),
   REFERRAL_HASH_KEY: optionalString,
+  TRUST_PROXY: flag(false),
+  METRICS_ENABLED: flag(true),
+  RATE_LIMIT_ENABLED: flag(true),
+  RATE_LIMIT_MEMBER: rateLimit('120/60'),
+  RATE_LIMIT_SERVICE: rateLimit('unlimited'),
+  RATE_LIMIT_OPS: rateLimit('1200/60'),
+  RATE_LIMIT_IP: rateLimit('1200/60'),
+  RATE_LIMIT_IP_EXEMPT: addressList,
+  RATE_LIMIT_CHECKIN: rateLimit('30/60'),
+  RATE_LIMIT_REDEEM: rateLimit('30/60'),
+  RATE_LIMIT_BIND: rateLimit('10/60'),
 });
 
 /** The variables the token key depends on, parsed on their own so key problems are reported with any others. */
@@ -114,6 +159,25 @@ export type Config = Readonly<{
     /** True when no key was configured and one was generated for this process (development and tests only). */
     hashKeyGenerated: boolean;
   }>;
+  /** Take the client's address from X-Forwarded-For (behind a load balancer that sets it); else the socket's. */
+  trustProxy: boolean;
+  /** Off: no request or pool metrics are recorded, /metrics answers 404 (the overhead benchmark's baseline). */
+  metricsEnabled: boolean;
+  /**
+   * Requests per window for each group (null: unlimited), shared through REDIS_URL when it is set
+   * (src/platform/http/rate-limit.ts, docs/DECISIONS.md). `ipExempt`: addresses the per-IP limit never counts.
+   */
+  rateLimit: Readonly<{
+    enabled: boolean;
+    member: RateLimitPolicy;
+    service: RateLimitPolicy;
+    ops: RateLimitPolicy;
+    ip: RateLimitPolicy;
+    checkin: RateLimitPolicy;
+    redeem: RateLimitPolicy;
+    bind: RateLimitPolicy;
+    ipExempt: readonly string[];
+  }>;
 }>;
 
 /** Thrown when the environment does not describe a valid configuration; the message names every bad variable. */
@@ -170,6 +234,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     groupCommit: { maxBatch: e.GROUP_COMMIT_MAX_BATCH, maxInFlight: e.GROUP_COMMIT_IN_FLIGHT },
     benefits: { expiredVoucherPoints: e.BENEFIT_EXPIRED_VOUCHER_POINTS },
     referrals: { baseUrl: e.REFERRAL_BASE_URL, bindWindowDays: e.REFERRAL_BIND_WINDOW_DAYS, hashKey: hashKey.key, hashKeyGenerated: hashKey.generated },
+    trustProxy: e.TRUST_PROXY,
+    metricsEnabled: e.METRICS_ENABLED,
+    rateLimit: {
+      enabled: e.RATE_LIMIT_ENABLED,
+      member: e.RATE_LIMIT_MEMBER,
+      service: e.RATE_LIMIT_SERVICE,
+      ops: e.RATE_LIMIT_OPS,
+      ip: e.RATE_LIMIT_IP,
+      checkin: e.RATE_LIMIT_CHECKIN,
+      redeem: e.RATE_LIMIT_REDEEM,
+      bind: e.RATE_LIMIT_BIND,
+      ipExempt: e.RATE_LIMIT_IP_EXEMPT,
+    },
   });
 }
 

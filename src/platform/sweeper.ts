@@ -3,6 +3,7 @@ import type { Collection } from 'mongodb';
 import type { Clock } from './clock.js';
 import { ensureCollection, insertOnce } from './db/connection.js';
 import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
 
 /**
  * Work owed from a time on: a lot that comes due, a hold that times out, a flow of several steps (a make-up, a task
@@ -24,10 +25,11 @@ const RUNS_KEPT = 10;
  * The one sweeper of the service. Every instance runs a timer, but each tick is claimed by a unique insert, so one
  * process sweeps per interval, and a run stops taking new work at 80 % of the interval, so runs do not overlap. What a
  * run does not finish (it died, it ran out of time, a handler failed) stays recorded and is taken by the next run.
+ * Runs, records done and failed, and durations are counted on /metrics (sweep_*).
  *
- *     const sweeper = createSweeper(db, clock, logger); sweeper.on('points.due', settle); const stop = sweeper.start(60_000);
+ *     const sweeper = createSweeper(db, clock, logger, metrics); sweeper.on('points.due', settle); const stop = sweeper.start(60_000);
  */
-export function createSweeper(db: Connection, clock: Clock, logger: Logger) {
+export function createSweeper(db: Connection, clock: Clock, logger: Logger, metrics: Pick<Metrics, 'sweepRuns' | 'sweepRecords' | 'sweepDuration'>) {
   const recordsModel = db.model('DueWork', new Schema({ dueAt: { type: Date, index: true } }, { collection: 'due_work', strict: false, versionKey: false }));
   const runsModel = db.model('SweepRun', new Schema({}, { collection: 'sweep_runs', strict: false, versionKey: false }));
   const records = recordsModel.collection as unknown as Collection<DueRecord>;
@@ -38,12 +40,17 @@ export function createSweeper(db: Connection, clock: Clock, logger: Logger) {
 
   async function handle(record: DueRecord): Promise<boolean> {
     const handler = handlers.get(record.kind);
-    if (!handler) return false; // a kind this version does not know: leave it for one that does
+    if (!handler) {
+      metrics.sweepRecords.inc({ kind: record.kind, outcome: 'unhandled' });
+      return false; // a kind this version does not know: leave it for one that does
+    }
     try {
       await handler(record);
       await records.deleteOne({ _id: record._id });
+      metrics.sweepRecords.inc({ kind: record.kind, outcome: 'done' });
       return true;
     } catch (err) {
+      metrics.sweepRecords.inc({ kind: record.kind, outcome: 'failed' });
       logger.warn({ err, record: record._id }, 'due work failed; the next sweep takes it again');
       return false;
     }
@@ -51,6 +58,20 @@ export function createSweeper(db: Connection, clock: Clock, logger: Logger) {
 
   /** Handles due records, oldest first, until none is left, the deadline passes or a whole batch failed. */
   async function sweep(opts: { kinds?: string[]; deadline?: number } = {}): Promise<{ done: number; failed: number }> {
+    const stop = metrics.sweepDuration.startTimer();
+    try {
+      const result = await sweepDue(opts);
+      metrics.sweepRuns.inc({ outcome: 'done' });
+      return result;
+    } catch (err) {
+      metrics.sweepRuns.inc({ outcome: 'failed' });
+      throw err;
+    } finally {
+      stop();
+    }
+  }
+
+  async function sweepDue(opts: { kinds?: string[]; deadline?: number }): Promise<{ done: number; failed: number }> {
     const now = clock.now();
     const failed = new Set<string>();
     let done = 0;
@@ -73,7 +94,10 @@ export function createSweeper(db: Connection, clock: Clock, logger: Logger) {
   /** One claimed tick of the timer: answers whether this process ran it. */
   async function tick(intervalMs: number): Promise<{ ran: boolean; done: number; failed: number }> {
     const n = Math.floor(clock.now().getTime() / intervalMs);
-    if (!(await insertOnce(runs, { _id: `tick:${intervalMs}:${n}`, at: clock.now() }))) return { ran: false, done: 0, failed: 0 };
+    if (!(await insertOnce(runs, { _id: `tick:${intervalMs}:${n}`, at: clock.now() }))) {
+      metrics.sweepRuns.inc({ outcome: 'not_claimed' });
+      return { ran: false, done: 0, failed: 0 };
+    }
     void runs.deleteOne({ _id: `tick:${intervalMs}:${n - RUNS_KEPT}` }).catch(() => undefined);
     return { ran: true, ...(await sweep({ deadline: Date.now() + intervalMs * 0.8 })) };
   }

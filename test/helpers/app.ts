@@ -11,7 +11,7 @@ import type { Faults } from '../../src/platform/faults.js';
 import { connectDatabase } from '../../src/platform/db/connection.js';
 import { startFerretdb } from '../../src/platform/db/ferretdb.js';
 import type { RunningEngine } from '../../src/platform/db/provision.js';
-import { createLogger } from '../../src/platform/logger.js';
+import { createLogger, type Logger } from '../../src/platform/logger.js';
 
 export const TEST_SECRET = 'test-secret-0123456789-abcdefghijklmnop';
 const TEST_HASH_KEY = 'test-referral-hash-key-0123456789-abcdef';
@@ -68,10 +68,10 @@ export type TestApp = {
 
 /**
  * Starts the real app in-process on port 0 against the engine the run provisioned, with its own database
- * (or a given one, to run several app instances over one database) and a manual clock.
+ * (or a given one, to run several app instances over one database) and a manual clock; silent unless given a logger.
  */
 export async function startTestApp(
-  opts: { env?: Record<string, string>; dbName?: string; clock?: Clock; uri?: string; faults?: Faults } = {},
+  opts: { env?: Record<string, string>; dbName?: string; clock?: Clock; uri?: string; faults?: Faults; logger?: Logger } = {},
 ): Promise<TestApp> {
   const config = testConfig(opts.env);
   const clock = (opts.clock as ManualClock | undefined) ?? new ManualClock('2026-03-01T08:00:00Z');
@@ -82,7 +82,7 @@ export async function startTestApp(
     config,
     db,
     clock,
-    logger: createLogger('silent'),
+    logger: opts.logger ?? createLogger('silent'),
     engine: { name: inject('engine'), description: 'test engine' },
     ...(opts.faults ? { faults: opts.faults } : {}),
   });

@@ -111,7 +111,7 @@ export function benefitGrants(deps: GrantsDeps) {
           start = (c + 1) * CHUNK;
         }
         return { total: grant.total };
-      })
+      }, { dueAt: grant.createdAt })
       .finally(() => running.delete(grant._id));
     running.set(grant._id, p);
     return p;

@@ -38,7 +38,7 @@ const isCode = (err: unknown, code: string) => err instanceof AppError && err.co
 
 export function createBenefitsModule(
   deps: Omit<BenefitsDeps, 'repo' | 'availability' | 'setStock'> &
-    Pick<RedemptionsDeps, 'clock' | 'points' | 'expiredPoints' | 'faults'> & {
+    Pick<RedemptionsDeps, 'clock' | 'points' | 'expiredPoints' | 'metrics' | 'faults'> & {
       db: Connection;
       members: MembersService;
       sweeper: Pick<Sweeper, 'owe' | 'discharge' | 'on'>;
@@ -85,6 +85,7 @@ export function createBenefitsModule(
     price: (memberId, code, quantity) => service.quote(memberId, code, quantity, deps.clock.now()),
     sweeper: deps.sweeper,
     expiredPoints: deps.expiredPoints,
+    metrics: deps.metrics,
     ...faults,
   });
   const grants = benefitGrants({ ...deps, redemptions, redemptionsRepo, getBenefit: (code) => service.getBenefit(code, { fresh: true }) });

@@ -67,7 +67,7 @@ export function redemptionsRoutes(redemptions: RedemptionsService): Route[] {
   const errors = [400, 403, 404, 409];
   return [
     defineRoute({
-      method: 'post', path: '/v1/me/redemptions', tag: 'benefits', auth: ['member'], idempotent: true,
+      method: 'post', path: '/v1/me/redemptions', tag: 'benefits', auth: ['member'], idempotent: true, rateLimit: 'redeem',
       summary: 'Redeem a benefit: holds the points, takes the stock and the limit, issues a voucher and captures the points',
       request: { body: redemptionBody },
       responses: { 201: { description: 'issued', schema: redemptionResponse } },
@@ -75,7 +75,7 @@ export function redemptionsRoutes(redemptions: RedemptionsService): Route[] {
       handler: async ({ body, caller, idempotency }) => created(await redemptions.redeem(caller, caller.sub, body, idempotency)),
     }),
     defineRoute({
-      method: 'post', path: '/v1/members/:memberId/redemptions', tag: 'benefits', auth: ['service', 'ops'], idempotent: true,
+      method: 'post', path: '/v1/members/:memberId/redemptions', tag: 'benefits', auth: ['service', 'ops'], idempotent: true, rateLimit: 'redeem',
       summary: 'Redeem a benefit for a member (the business backend)',
       request: { params: memberParams, body: redemptionBody },
       responses: { 201: { description: 'issued', schema: redemptionResponse } },

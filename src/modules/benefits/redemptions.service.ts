@@ -3,6 +3,7 @@ import type { Clock } from '../../platform/clock.js';
 import { noFaults, type Faults } from '../../platform/faults.js';
 import type { Caller } from '../../platform/http/route.js';
 import type { IdempotencyInfo } from '../../platform/http/router.js';
+import { countedStep, type Metrics } from '../../platform/metrics.js';
 import type { DueRecord, Sweeper } from '../../platform/sweeper.js';
 import { derivedOpId, ignoreCode, type LedgerService } from '../ledger/index.js';
 import type { MembersService } from '../members/index.js';
@@ -43,6 +44,8 @@ export type RedemptionsDeps = {
   sweeper: Pick<Sweeper, 'owe' | 'discharge' | 'on'>;
   /** What becomes of the points of a voucher that expires unused (BENEFIT_EXPIRED_VOUCHER_POINTS). */
   expiredPoints: 'keep' | 'refund';
+  /** Counts each step's outcome (saga_steps_total{saga="redemption"}). */
+  metrics: Pick<Metrics, 'sagaSteps'>;
   faults?: Faults;
 };
 
@@ -74,6 +77,7 @@ const ops = (id: string) => ({
 export function redemptionsService(deps: RedemptionsDeps) {
   const { repo, clock } = deps;
   const faults = deps.faults ?? noFaults;
+  const step = <T>(name: string, run: () => Promise<T>) => countedStep(deps.metrics, 'redemption', name, run);
 
   async function redeem(caller: Caller, memberId: string, input: { benefitCode: string; quantity: number }, idem: IdempotencyInfo | undefined): Promise<{ redemption: Redemption; replayed: boolean }> {
     if (!idem) throw new AppError(500, 'INTERNAL', 'idempotency info missing', undefined, false);
@@ -132,22 +136,26 @@ export function redemptionsService(deps: RedemptionsDeps) {
     if (!end) {
       try {
         if (doc.points > 0) {
-          const hold = await deps.points.holdPoints(
-            doc.memberId,
-            { amount: doc.points, code: 'redemption', ref: { type: 'redemption', id: doc._id }, ttlSeconds: HOLD_TTL_SECONDS },
-            { opId: op.hold, actor: caller, retry },
+          const hold = await step('hold', () =>
+            deps.points.holdPoints(
+              doc.memberId,
+              { amount: doc.points, code: 'redemption', ref: { type: 'redemption', id: doc._id }, ttlSeconds: HOLD_TTL_SECONDS },
+              { opId: op.hold, actor: caller, retry },
+            ),
           );
           holdId = hold.entry._id;
         }
         faults.at('redemption:after-hold');
-        if (doc.stocked) await deps.stock.take(doc.benefit, op.stock, doc.quantity);
+        if (doc.stocked) await step('stock', () => deps.stock.take(doc.benefit, op.stock, doc.quantity));
         faults.at('redemption:after-stock');
-        if (doc.limit) await deps.limits.take(doc.memberId, doc.benefit, doc.limit.key, doc.limit.count, op.limit, doc.quantity);
+        const limit = doc.limit;
+        if (limit) await step('limit', () => deps.limits.take(doc.memberId, doc.benefit, limit.key, limit.count, op.limit, doc.quantity));
         faults.at('redemption:after-limit');
-        end = await issue(doc);
+        end = await step('issue', () => issue(doc));
       } catch (err) {
         if (!isRefusal(err)) throw err;
-        end = (await repo.commitStep<EndStep>(doc._id, { memberId: doc.memberId, step: 'end', outcome: 'failed', voucherCode: null, expiresAt: null, error: errorOf(err), at: clock.now() })).step;
+        const error = errorOf(err);
+        end = (await step('fail', () => repo.commitStep<EndStep>(doc._id, { memberId: doc.memberId, step: 'end', outcome: 'failed', voucherCode: null, expiresAt: null, error, at: clock.now() }))).step;
       }
     }
     faults.at('redemption:after-end');
@@ -180,15 +188,15 @@ export function redemptionsService(deps: RedemptionsDeps) {
         if (doc.points > 0) throw new Error(`issued redemption ${doc._id} has no hold`);
         return;
       }
-      const paid = await pay(doc, holdId, caller, knownHold === null);
+      const paid = await step('capture', () => pay(doc, holdId, caller, knownHold === null));
       faults.at('redemption:after-capture');
       if (paid) await repo.commitStep<CapturedStep>(doc._id, { memberId: doc.memberId, step: 'captured', entryId: paid, at: clock.now() });
       return;
     }
     // Only a hold this attempt did not place may have been resolved already (by a retry, the sweeper); the ledger finds
     // such a resolution by a scan on FerretDB, which every loser of a flash sale would otherwise pay.
-    if (holdId) await deps.points.releaseHold(holdId, caller, { fingerprint: `${doc._id}:release`, retry: knownHold === null }).catch(ignoreCode('HOLD_NOT_ACTIVE'));
-    await giveBack(doc);
+    if (holdId) await step('release', () => deps.points.releaseHold(holdId, caller, { fingerprint: `${doc._id}:release`, retry: knownHold === null }).catch(ignoreCode('HOLD_NOT_ACTIVE')));
+    await step('give_back', () => giveBack(doc));
   }
 
   /**

@@ -11,7 +11,7 @@ const memberParams = z.object({ memberId: memberIdSchema }).strict();
 export function checkinsRoutes(checkins: CheckinsService): Route[] {
   return [
     defineRoute({
-      method: 'post', path: '/v1/me/checkins', tag: 'checkins', auth: ['member'], idempotent: true,
+      method: 'post', path: '/v1/me/checkins', tag: 'checkins', auth: ['member'], idempotent: true, rateLimit: 'checkin',
       summary: "Check in for today in the member's time zone; pays the cycle day, milestones and growth",
       description: 'Once per local day (409 ALREADY_CHECKED_IN); a retried tap with the same Idempotency-Key replays the answer.',
       responses: { 201: { description: 'checked in', schema: checkinResponse } },
@@ -19,7 +19,7 @@ export function checkinsRoutes(checkins: CheckinsService): Route[] {
       handler: async ({ caller, idempotency }) => ({ status: 201, body: await checkins.checkIn(caller.sub, keyedOperation('checkin', 'checkin', caller, idempotency)) }),
     }),
     defineRoute({
-      method: 'post', path: '/v1/me/checkins/makeup', tag: 'checkins', auth: ['member'], idempotent: true,
+      method: 'post', path: '/v1/me/checkins/makeup', tag: 'checkins', auth: ['member'], idempotent: true, rateLimit: 'checkin',
       summary: 'Make up a missed past day of the current month, at the configured points cost',
       description: '409 MAKEUP_NOT_ALLOWED (today or later, another month, before registration), ALREADY_CHECKED_IN, LIMIT_REACHED, INSUFFICIENT_POINTS.',
       request: { body: makeupBody },

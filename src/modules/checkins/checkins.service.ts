@@ -5,7 +5,7 @@ import { AppError, conflict } from '../../platform/errors.js';
 import { noFaults, type Faults } from '../../platform/faults.js';
 import type { Caller } from '../../platform/http/route.js';
 import { KeyedQueue } from '../../platform/keyed-queue.js';
-import type { Metrics } from '../../platform/metrics.js';
+import { countedStep, type Metrics } from '../../platform/metrics.js';
 import type { DueRecord, Sweeper } from '../../platform/sweeper.js';
 import type { RecordAudit } from '../audit/index.js';
 import type { TaskEffect } from '../events/index.js';
@@ -111,6 +111,7 @@ export function checkinsService(deps: CheckinsDeps) {
         const replay = landed(op, atSeq);
         if (replay) return replay;
         if (atSeq) {
+          deps.metrics.seqRaceRetries.inc({ log: 'checkins' });
           store.forgetHead(memberId); // another commit took this seq: decide again on the newest state
           await raceBackoff(attempt);
           head = (await store.freshHead(memberId)) ?? emptyHead();
@@ -248,18 +249,23 @@ export function checkinsService(deps: CheckinsDeps) {
   const makeupSpendOp = (op: Operation) => derivedOpId('points', 'checkin-makeup', op.opId);
   const makeupRefundOp = (op: Operation) => derivedOpId('points', 'checkin-makeup-undo', op.opId);
 
+  /** A step of a make-up (spend, commit, refund), counted on /metrics (saga_steps_total{saga="checkin_makeup"}). */
+  const makeupStep = <T>(name: string, run: () => Promise<T>) => countedStep(deps.metrics, 'checkin_makeup', name, run);
+
   /** Commits a make-up day whose cost was spent (entry `spentEntry`); if the commit is refused, gives the cost back. */
   async function commitMakeup(member: MemberView, day: string, op: Operation, config: CheckinConfig, spentEntry: string | undefined) {
     const memberId = member.memberId;
     const registeredOn = rules.localDay(new Date(member.createdAt), member.timezone);
     try {
-      return await commit(memberId, op, (state, now) => {
-        const next = rules.makeUp(state, { day, today: rules.localDay(now, member.timezone), registeredOn }, config);
-        return { kind: 'makeup', day, timezone: member.timezone, cost: config.makeup.cost, ...next };
-      });
+      return await makeupStep('commit', () =>
+        commit(memberId, op, (state, now) => {
+          const next = rules.makeUp(state, { day, today: rules.localDay(now, member.timezone), registeredOn }, config);
+          return { kind: 'makeup', day, timezone: member.timezone, cost: config.makeup.cost, ...next };
+        }),
+      );
     } catch (err) {
       if (spentEntry && err instanceof AppError && err.status === 409) {
-        await deps.points.reverseEntry(spentEntry, { code: 'checkin_makeup_refund' }, { opId: makeupRefundOp(op), actor: op.actor });
+        await makeupStep('refund', () => deps.points.reverseEntry(spentEntry, { code: 'checkin_makeup_refund' }, { opId: makeupRefundOp(op), actor: op.actor }));
       }
       throw err;
     }
@@ -282,7 +288,7 @@ export function checkinsService(deps: CheckinsDeps) {
     const cost = config.makeup.cost;
     const ref = { type: 'checkin', id: day };
     const spend = cost > 0
-      ? await deps.points.spendPoints(memberId, { amount: cost, code: 'checkin_makeup', ref }, { opId: makeupSpendOp(op), actor: op.actor, retry: op.retry === true })
+      ? await makeupStep('spend', () => deps.points.spendPoints(memberId, { amount: cost, code: 'checkin_makeup', ref }, { opId: makeupSpendOp(op), actor: op.actor, retry: op.retry === true }))
       : undefined;
     faults.at('checkin:makeup-after-spend');
     return commitMakeup(member, day, op, config, spend?.entry._id);

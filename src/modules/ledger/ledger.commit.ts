@@ -175,7 +175,7 @@ export function committer(deps: CommitDeps, queue: KeyedQueue) {
           const earlier = landed(op, await store.findOutcome(memberId, op.opId));
           if (earlier) return earlier;
         }
-        metrics.ledgerCommands.inc({ command, outcome: 'seq_conflict' });
+        metrics.seqRaceRetries.inc({ log: deps.name });
         store.forgetHead(memberId);
         await raceBackoff(attempt);
         head = await store.freshHead(memberId);
@@ -230,17 +230,17 @@ export function committer(deps: CommitDeps, queue: KeyedQueue) {
     try {
       await before?.();
       const result = await queue.run(memberId, body);
-      metrics.ledgerCommands.inc({ command, outcome: result.replayed ? 'replayed' : 'committed' });
+      metrics.ledgerCommands.inc({ ledger: deps.name, command, outcome: result.replayed ? 'replayed' : 'committed' });
       return result;
     } catch (err) {
       if (isRefusal(err) && !finalErrors.has(err) && (op.retry || op.recordRefusal || err.code === 'HOLD_NOT_ACTIVE')) {
         const earlier = landed(op, await store.findOutcome(memberId, op.opId));
         if (earlier) {
-          metrics.ledgerCommands.inc({ command, outcome: 'replayed' });
+          metrics.ledgerCommands.inc({ ledger: deps.name, command, outcome: 'replayed' });
           return earlier;
         }
       }
-      metrics.ledgerCommands.inc({ command, outcome: err instanceof AppError ? err.code : 'error' });
+      metrics.ledgerCommands.inc({ ledger: deps.name, command, outcome: err instanceof AppError ? err.code : 'error' });
       throw err;
     }
   }

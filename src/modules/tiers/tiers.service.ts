@@ -131,6 +131,8 @@ export function tiersService(deps: TiersDeps) {
      * after a crash. Errors: none; a run already done or held elsewhere answers ran: false.
      */
     async runEvaluation(runKey: string) {
+      // A day's run is due when the day starts in the program's calendar; a ladder version's at once (no lag kept).
+      const day = DateTime.fromISO(runKey, { zone: deps.programTimezone });
       return deps.jobs.run('tiers.evaluate', runKey, async (ctx) => {
         // Read from the database, not memory: the run for a ladder version must not judge members by an older ladder
         // (and would mark the version done having done so).
@@ -148,7 +150,7 @@ export function tiersService(deps: TiersDeps) {
           if (i % 100 === 99) await ctx.checkpoint(memberId);
         }
         return { members: todo.length, changes: changed };
-      });
+      }, day.isValid ? { dueAt: day.toJSDate() } : {});
     },
 
     /** The run key of today's evaluation in the program's calendar. */

@@ -3,6 +3,13 @@ import type { z, ZodObject, ZodType } from 'zod';
 export type Role = 'member' | 'service' | 'ops';
 export const ROLES = ['member', 'service', 'ops'] as const satisfies readonly Role[];
 
+/**
+ * The rate limit a route counts against (src/platform/http/rate-limit.ts). The role groups limit the caller's token;
+ * `checkin`, `redeem` and `bind` limit the member the request acts for (its own token's, or the path's `:memberId`),
+ * on top of the caller's role limit; `none` is not limited at all.
+ */
+export type RateLimitGroup = Role | 'checkin' | 'redeem' | 'bind' | 'none';
+
 /** Who is calling, from a verified token. For members `sub` is their memberId; for others it names the actor. */
 export type Caller = { role: Role; sub: string };
 
@@ -39,8 +46,23 @@ export type RouteDef<P, Q, B> = {
    * (validated) body instead, as events do with their eventId.
    */
   idempotent?: boolean | { keyFrom: (body: unknown) => string };
+  /** Default: `none` for public routes, else the caller's role (the routes of GROUPS_BY_PATH excepted). */
+  rateLimit?: RateLimitGroup;
   handler: (input: RouteInput<P, Q, B>) => Promise<RouteResult> | RouteResult;
 };
+
+/**
+ * Routes limited per member that may be defined before their module declares the group (the referral bind lands with
+ * the referrals module): matched by method and path.
+ */
+const GROUPS_BY_PATH: Record<string, RateLimitGroup> = { 'post /v1/me/referral/bind': 'bind' };
+
+/** The route's rate-limit group; `undefined` means the caller's role decides (member, service or ops). */
+export function rateLimitGroupOf(route: Pick<RouteDef<unknown, unknown, unknown>, 'method' | 'path' | 'auth' | 'rateLimit'>): RateLimitGroup | undefined {
+  if (route.rateLimit) return route.rateLimit;
+  if (route.auth === 'public') return 'none';
+  return GROUPS_BY_PATH[`${route.method} ${route.path}`];
+}
 
 // The erased form routes are collected in; handlers are typed where they are defined.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -19,6 +19,12 @@ export type RouteWrapper = (
   run: (extra: { idempotency?: IdempotencyInfo }) => Promise<RouteResult>,
 ) => Promise<RouteResult>;
 
+/**
+ * Counts a request against its route's rate limits (rate-limit.ts): called with the caller once the token is verified,
+ * and without one when it is not (the client's address pays for a 401 too). Throws 429 RATE_LIMITED.
+ */
+export type RouteLimiter = (route: Route, ctx: Context, caller: Caller | undefined) => Promise<void>;
+
 function parse<T>(schema: ZodType<T> | undefined, value: unknown, where: string): T {
   if (!schema) return undefined as T;
   const result = schema.safeParse(value);
@@ -82,11 +88,25 @@ function bodyError(err: { status?: number; type?: string }): AppError {
   }
 }
 
+/** Verifies the bearer token and counts the request against the rate limits, a request with a bad token included. */
+async function authenticated(route: Route, ctx: Context, opts: { config: Config; limit?: RouteLimiter }): Promise<Caller> {
+  let caller: Caller;
+  try {
+    caller = authenticate(ctx.get('Authorization') || undefined, opts.config.jwt);
+  } catch (err) {
+    await opts.limit?.(route, ctx, undefined);
+    throw err;
+  }
+  await opts.limit?.(route, ctx, caller);
+  return caller;
+}
+
 /**
- * Turns route definitions into Koa routes: authenticate → check the role → parse params, query and body with
- * their zod schemas (bad input is a 400 before any use case or query runs) → call the handler → write the answer.
+ * Turns route definitions into Koa routes: authenticate → count the rate limits → check the role → parse params, query
+ * and body with their zod schemas (bad input is a 400 before any use case or query runs) → call the handler → write
+ * the answer.
  */
-export function buildRouter(routes: Route[], opts: { config: Config; wrap?: RouteWrapper }): Router {
+export function buildRouter(routes: Route[], opts: { config: Config; wrap?: RouteWrapper; limit?: RouteLimiter }): Router {
   const router = new Router();
   for (const route of routes) {
     router[route.method](route.path, async (ctx) => {
@@ -94,7 +114,7 @@ export function buildRouter(routes: Route[], opts: { config: Config; wrap?: Rout
       ctx.state.routePath = route.path;
       let caller: Caller = { role: 'service', sub: 'anonymous' };
       if (route.auth !== 'public') {
-        caller = authenticate(ctx.get('Authorization') || undefined, opts.config.jwt);
+        caller = await authenticated(route, ctx, opts);
         requireRole(caller, route.auth);
       }
       const params = parse(route.request?.params, ctx.params, 'params');

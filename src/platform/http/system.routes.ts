@@ -29,7 +29,8 @@ const readySchema = z.object({ status: z.literal('ready'), engine: z.string(), d
 export type SystemDeps = {
   db: Connection;
   engine: { name: string; description: string };
-  metrics: Metrics;
+  /** Absent when METRICS_ENABLED=false: /metrics answers 404. */
+  metrics: Metrics | undefined;
   timeoutMs: number;
   openapi: () => object;
 };
@@ -56,11 +57,11 @@ export function systemRoutes(deps: SystemDeps): Route[] {
     defineRoute({
       method: 'get', path: '/metrics', tag: 'system', auth: 'public', summary: 'Prometheus metrics',
       responses: { 200: { description: 'Prometheus text format', schema: z.string(), contentType: 'text/plain' } },
-      handler: async () => ({
-        status: 200,
-        body: await deps.metrics.registry.metrics(),
-        headers: { 'Content-Type': deps.metrics.registry.contentType },
-      }),
+      errors: [404],
+      handler: async () => {
+        if (!deps.metrics) throw new AppError(404, 'NOT_FOUND', 'metrics are turned off (METRICS_ENABLED=false)');
+        return { status: 200, body: await deps.metrics.registry.metrics(), headers: { 'Content-Type': deps.metrics.registry.contentType } };
+      },
     }),
     defineRoute({
       method: 'get', path: '/openapi.json', tag: 'system', auth: 'public', summary: 'This OpenAPI document',
