@@ -16,6 +16,8 @@
  *     against the earns of the same run (scripts/lib/bench-checkins.ts); registering is not measured;
  *   redemptions of a long-tail catalogue, and a flash sale of 1,000 units to 2,000 members at once
  *     (scripts/lib/bench-redemptions.ts), against the earns of the same run;
+ *   referral binds and the invitees' qualifying first orders, over a few and over many referrers
+ *     (scripts/lib/bench-referrals.ts), against the earns and events of the same run;
  *   the database operations per request, counted in the service; the CPU seconds the service, the engine and the
  *   load generator used during the HTTP runs; with --profile, where the service's CPU goes (scripts/lib/cpu-profile.ts).
  */
@@ -34,7 +36,8 @@ import { connectDatabase } from '../src/platform/db/connection.js';
 import { provisionDatabase, type Provisioned } from '../src/platform/db/provision.js';
 import { generateSecret, opsToken, orderRules, putRules, seedMembers, serviceToken } from './lib/api.js';
 import { registerFresh, type FreshMembers } from './lib/bench-checkins.js';
-import { benchRedemptions, ENTRIES_PER_REDEMPTION, FLASH_CONNECTIONS, FLASH_MEMBERS, FLASH_UNITS, LONG_TAIL } from './lib/bench-redemptions.js';
+import { benchRedemptions, ENTRIES_PER_REDEMPTION, FLASH_CONNECTIONS, FLASH_MEMBERS, FLASH_UNITS, LONG_TAIL, type HttpRun } from './lib/bench-redemptions.js';
+import { benchReferrals, REFERRAL_CONNECTIONS, referralsTable } from './lib/bench-referrals.js';
 import type { BenchServerCommand, BenchServerReply } from './lib/bench-server.js';
 import { driverBalanceRead, driverEarn, earnDocuments, entryInserts, prepareCeilingDb, runFor, type RunStats } from './lib/ceiling.js';
 import { summarizeProfile, type CpuProfile } from './lib/cpu-profile.js';
@@ -334,17 +337,26 @@ async function main(): Promise<void> {
     out(cpuPerLine);
 
     // The points mall (issue 12): long-tail redemptions, then a flash sale (scripts/lib/bench-redemptions.ts).
-    const mall = await benchRedemptions(url, { service: token, ops: opsToken(secret, 'bench'), secret }, anyMember, seconds, (u, c, build, limit) =>
+    const settled: HttpRun = (u, c, build, limit) =>
       httpRun(u, c, build, limit).then(async (s) => {
         await settle(url);
         return s;
-      }),
-    );
+      });
+    const tokens = { service: token, ops: opsToken(secret, 'bench'), secret };
+    const mall = await benchRedemptions(url, tokens, anyMember, seconds, settled);
     progress('redemption c=32', mall.longTail);
     progress(`flash sale c=${FLASH_CONNECTIONS}`, mall.flash);
     // Each redemption writes two points entries (hold, then capture or release); the flash members' opening earns one.
     earns.ok += ENTRIES_PER_REDEMPTION * (mall.longTail.ok + mall.flash.issued + mall.flash.outOfStock) + mall.flashMembersSeeded;
     earns.sent += ENTRIES_PER_REDEMPTION * (mall.longTail.sent + mall.flash.sent) + mall.flashMembersSeeded;
+    // Referrals (issue 13): a bind does more than an earn, so the fastest earn rate bounds the invitees a measurement uses.
+    const referrals = await benchReferrals(url, tokens, { seconds, poolSize: Math.ceil(fastestEarn * seconds), entriesPerOrder: ENTRIES_PER_EVENT, runId }, settled);
+    for (const c of referrals.cases) {
+      progress(`referral bind, ${c.referrers} referrers, c=${REFERRAL_CONNECTIONS}`, c.binds);
+      progress(`qualifying order.paid, ${c.referrers} referrers, c=${REFERRAL_CONNECTIONS}`, c.orders);
+    }
+    earns.ok += referrals.entries.ok; // the orders' rule entries and both sides' referral entries
+    earns.sent += referrals.entries.sent;
     await server.stop(); // writes the account caches
     server = undefined;
 
@@ -489,6 +501,8 @@ async function main(): Promise<void> {
     out(`| flash sale: units issued /s ÷ long-tail redemptions /s (${FLASH_UNITS} units, ${FLASH_MEMBERS} members at once) | ${f0(f.unitsPerSecond)} (sale over in ${f1(f.seconds)} s, p50 ${f1(f.p50)} ms, p99 ${f1(f.p99)} ms) | ${f2(ratio(f.unitsPerSecond, mall.longTail.rps))} | ≥ 0.5 |`);
     out(`| flash sale sells exactly its stock | 201 × ${f.issued}, 409 × ${f.outOfStock}, issued in the list ${f.issuedListed}, stock left ${f.stockLeft ?? '?'}; other answers: ${Object.entries(f.statuses).filter(([k]) => k !== '201' && k !== '409').map(([k, v]) => `${k} × ${v}`).join(', ') || 'none'} | – | ${soldExactly ? 'yes' : 'NO'} |`);
     if (!soldExactly) process.exitCode = 1;
+    out(referralsTable(referrals, rps('earn@32'), rps('events@32')).join('\n'));
+    if (!referrals.consistent) process.exitCode = 1;
     out(`\n### database operations per request, counted in the service (8 connections, 100 requests)\n`);
     for (const [name, ops] of Object.entries(opsPer)) {
       out(`- ${name}: ${Object.entries(ops).sort().map(([k, v]) => `${k} ${f2(v)}`).join(', ')}`);
@@ -500,7 +514,7 @@ async function main(): Promise<void> {
       out(`\nby function:\n${p.functions.map(([k, v]) => `- ${f1(v)} % ${k}`).join('\n')}`);
     }
     const countOk = entries >= earns.ok && entries <= earns.sent;
-    out(`\nsanity: ${entries} entries in the store; ${earns.ok} earns answered 201 and ${earns.sent} sent (seeds, event and check-in entries included)${countOk ? '' : ' — MISMATCH'}; ledger check ${report.violations.length === 0 ? 'OK' : `${report.violations.length} VIOLATIONS`}`);
+    out(`\nsanity: ${entries} entries in the store; ${earns.ok} earns answered 201 and ${earns.sent} sent (seeds, event, check-in, redemption and referral entries included)${countOk ? '' : ' — MISMATCH'}; ledger check ${report.violations.length === 0 ? 'OK' : `${report.violations.length} VIOLATIONS`}`);
     if (!countOk || report.violations.length > 0) process.exitCode = 1;
   } finally {
     await server?.stop().catch(() => {});

@@ -1,7 +1,7 @@
 /**
  * Runs the k6 ledger scenarios against a service this script starts, then checks that nothing was lost or doubled.
  *
- *     npm run load -- [--scenario mix|hot|events|checkins|redemptions|all] [--duration 30s] [--vus 16] [--members 200] [--smoke]
+ *     npm run load -- [--scenario mix|hot|events|checkins|redemptions|referrals|all] [--duration 30s] [--vus 16] [--members 200] [--smoke]
  *
  * It provisions the database like the service does (MONGODB_URI, DB_ENGINE or the embedded default), starts the
  * service in-process on a loopback port with a fresh JWT secret, seeds the members with an opening balance, installs
@@ -15,7 +15,12 @@
  * `redemptions` defines a catalogue (a flash-sale item with small stock, one per member, and a long tail) and runs members
  * who earn and redeem over the mix's members; the points a cancellation refunds count back into the balances. Then
  * issued units must equal the stock taken (scripts/lib/load-redemptions.ts), and the benefits check runs with the ledger's.
- * `--smoke` is a 5 s run with 4 VUs over 20 members (checkins: 500; redemptions: a 10-unit flash sale, 6 tail items), for CI.
+ * `referrals` saves a referral program and registers REFERRERS referrers (their balances are the ones checked: referral
+ * points are pending, so Σ(available + held) must not move); k6 registers a fresh invitee per iteration. Then every
+ * referral must be in the state k6 expected and every member's referral points what the states pay
+ * (scripts/lib/load-referrals.ts).
+ * `--smoke` is a 5 s run with 4 VUs over 20 members (checkins: 500; redemptions: a 10-unit flash sale, 6 tail items;
+ * referrals: 5 referrers), for CI.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -31,6 +36,7 @@ import { startServer, type RunningServer } from '../src/server.js';
 import { balances, generateSecret, opsToken, orderRules, putRules, seedMembers, serviceToken } from './lib/api.js';
 import { ensureK6, readTaggedCounter } from './lib/k6.js';
 import { defineCatalogue, heldUnits, reconcile, type Catalogue } from './lib/load-redemptions.js';
+import { readExpectations, reconcileReferrals, referralsEnv, setUpReferrals, type Referrer } from './lib/load-referrals.js';
 
 const { values } = parseArgs({
   options: {
@@ -44,12 +50,14 @@ const { values } = parseArgs({
 });
 const out = (line: string) => process.stdout.write(`${line}\n`);
 function usage(problem: string): never {
-  process.stderr.write(`${problem}\nusage: npm run load -- [--scenario mix|hot|events|checkins|redemptions|all] [--duration 30s] [--vus N] [--members N] [--smoke]\n`);
+  process.stderr.write(`${problem}\nusage: npm run load -- [--scenario mix|hot|events|checkins|redemptions|referrals|all] [--duration 30s] [--vus N] [--members N] [--smoke]\n`);
   process.exit(2);
 }
 
-type Scenario = 'mix' | 'hot' | 'events' | 'checkins' | 'redemptions';
-const scripts: Record<Scenario, string> = { mix: 'ledger-mix.js', hot: 'ledger-hot.js', events: 'events.js', checkins: 'checkins.js', redemptions: 'redemptions.js' };
+type Scenario = 'mix' | 'hot' | 'events' | 'checkins' | 'redemptions' | 'referrals';
+const scripts: Record<Scenario, string> = {
+  mix: 'ledger-mix.js', hot: 'ledger-hot.js', events: 'events.js', checkins: 'checkins.js', redemptions: 'redemptions.js', referrals: 'referrals.js',
+};
 const scenarios = (values.scenario === 'all' ? Object.keys(scripts) : [values.scenario]) as Scenario[];
 if (!scenarios.every((s) => s in scripts)) usage(`unknown scenario ${values.scenario}`);
 const positive = (v: string | undefined, name: string) => {
@@ -68,6 +76,8 @@ const durationSeconds = Number(duration.replace(/[sm]$/, '')) * (duration.endsWi
  */
 const CHECKINS_PER_SECOND = 100;
 const checkinCount = positive(values.members, 'members') ?? durationSeconds * CHECKINS_PER_SECOND;
+/** Referrers of the `referrals` scenario: a few, so many invitees bind to each. */
+const REFERRERS = values.smoke ? 5 : 20;
 /** The longest a k6 run may take beyond its duration (ramp-down, summary) before it is killed. */
 const K6_GRACE_MS = 90_000;
 
@@ -76,6 +86,7 @@ const mixMembers = Array.from({ length: memberCount }, (_, i) => `load-${runId}-
 const hotMember = `load-${runId}-hot`;
 const checkinPrefix = `load-${runId}-c-`;
 const checkinMembers = Array.from({ length: checkinCount }, (_, i) => `${checkinPrefix}${String(i + 1).padStart(6, '0')}`);
+const referralPrefix = `load-${runId}-`;
 const resultsDir = path.join(repoRoot, 'load', 'results');
 
 const secret = generateSecret();
@@ -100,17 +111,27 @@ const noCounters: Counters = { earned: 0, spent: 0, captured: 0, refunded: 0, it
 type K6Run = { code: number; counters: Counters; perMember: Map<string, number>; unknown: Set<string> };
 
 
-/** Runs one k6 script to its end (or kills it past its time); returns its exit code and the counters it exported. */
-async function runK6(k6: string, scenario: Scenario, baseUrl: string, catalogue?: Catalogue): Promise<K6Run> {
+/** Where a scenario's k6 samples go: per-member points and per-invitee expectations exist only as tagged samples. */
+const samplesOf = (scenario: Scenario) => path.join(resultsDir, `${scenario}-${runId}.samples.json.gz`);
+const withSamples = (scenario: Scenario) => scenario === 'checkins' || scenario === 'referrals';
+
+/**
+ * Runs one k6 script to its end (or kills it past its time); returns its exit code and the counters it exported.
+ * `extraEnv`: what the scenario's own set-up hands the script (the catalogue, the referrers).
+ */
+async function runK6(k6: string, scenario: Scenario, baseUrl: string, extraEnv: Record<string, string> = {}): Promise<K6Run> {
   const summary = path.join(resultsDir, `${scenario}-${runId}.json`);
-  // Per-member points only exist as tagged samples; k6's JSON output (gzipped) has them, its summary does not.
-  const samples = path.join(resultsDir, `${scenario}-${runId}.samples.json.gz`);
+  // k6's JSON output (gzipped) has the tagged samples; its summary does not.
+  const samples = samplesOf(scenario);
   const script = path.join(repoRoot, 'load', scripts[scenario]);
   const vus = vusOption ?? (scenario === 'hot' ? 64 : 16);
-  const who = scenario === 'hot' ? `member ${hotMember}` : scenario === 'checkins' ? `up to ${checkinCount} fresh members, one check-in each` : `${memberCount} members`;
-  const mall = catalogue ? { HOT_BENEFIT: catalogue.hot, TAIL_BENEFITS: catalogue.tail.join(',') } : {};
+  const who = {
+    hot: `member ${hotMember}`,
+    checkins: `up to ${checkinCount} fresh members, one check-in each`,
+    referrals: `${REFERRERS} referrers, a fresh invitee per iteration`,
+  }[scenario as string] ?? `${memberCount} members`;
   out(`\n== k6 ${scenario}: ${vus} VUs for ${duration} against ${baseUrl} (${who})`);
-  const output = scenario === 'checkins' ? ['--out', `json=${samples}`] : [];
+  const output = withSamples(scenario) ? ['--out', `json=${samples}`] : [];
   const child = spawn(k6, ['run', '--quiet', '--no-usage-report', '--summary-export', summary, ...output, script], {
     stdio: ['ignore', 'inherit', 'inherit'],
     env: {
@@ -120,8 +141,9 @@ async function runK6(k6: string, scenario: Scenario, baseUrl: string, catalogue?
       SERVICE_TOKEN: token,
       MEMBERS: String(scenario === 'checkins' ? checkinCount : memberCount),
       MEMBER_PREFIX: scenario === 'checkins' ? checkinPrefix : `load-${runId}-`,
-      ...(scenario === 'checkins' || scenario === 'redemptions' ? { MEMBER_SECRET: secret } : {}),
-      ...mall,
+      ...(scenario === 'checkins' || scenario === 'redemptions' || scenario === 'referrals' ? { MEMBER_SECRET: secret } : {}),
+      ...(scenario === 'referrals' ? { OPS_TOKEN: opsToken(secret) } : {}),
+      ...extraEnv,
       HOT_MEMBER: hotMember,
       VUS: String(vus),
       DURATION: duration,
@@ -189,15 +211,19 @@ async function main(): Promise<number> {
 
     const reconciled: Array<{ catalogue: Catalogue; held: Map<string, number>; counters: Counters }> = [];
     for (const scenario of scenarios) {
-      const members = scenario === 'hot' ? [hotMember] : scenario === 'checkins' ? checkinMembers : mixMembers;
+      const tokens = { service: token, ops: opsToken(secret) };
+      // The referrers are registered with their devices (and no opening balance) by the scenario's own set-up.
+      const referrers: Referrer[] = scenario === 'referrals' ? await setUpReferrals(server.url, tokens, `${referralPrefix}r-`, REFERRERS) : [];
+      const members = scenario === 'hot' ? [hotMember] : scenario === 'checkins' ? checkinMembers : scenario === 'referrals' ? referrers.map((r) => r.id) : mixMembers;
       const seedStart = performance.now();
       // Check-in members start empty, so a balance is exactly what their check-in paid.
-      await seedMembers(server.url, token, members, scenario === 'checkins' ? { concurrency: 16 } : { openingPoints: 1000 });
+      if (scenario !== 'referrals') await seedMembers(server.url, token, members, scenario === 'checkins' ? { concurrency: 16 } : { openingPoints: 1000 });
       if (scenario === 'checkins') out(`seeded ${members.length} members in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`);
       if (scenario === 'events') await putRules(server.url, opsToken(secret), orderRules);
       const catalogue = scenario === 'redemptions' ? await defineCatalogue(server.url, opsToken(secret), runId, values.smoke ? { hotStock: 10, tailSize: 6 } : { hotStock: 100, tailSize: 20 }) : undefined;
       const before = await balances(server.url, token, members);
-      const run = await runK6(k6, scenario, server.url, catalogue);
+      const extraEnv = catalogue ? { HOT_BENEFIT: catalogue.hot, TAIL_BENEFITS: catalogue.tail.join(',') } : scenario === 'referrals' ? referralsEnv(referrers, runId) : {};
+      const run = await runK6(k6, scenario, server.url, extraEnv);
       const { code, counters } = run;
       if (code !== 0) failures.push(`k6 ${scenario} exited with ${code}${code === 99 ? ' (a threshold failed)' : ''}`);
       const after = await balances(server.url, token, members);
@@ -211,6 +237,11 @@ async function main(): Promise<number> {
       if (scenario === 'checkins') failures.push(...checkPerMember(run, before, after));
       // Read while the service still answers; compared with the stock once it has stopped.
       if (catalogue) reconciled.push({ catalogue, held: await heldUnits(server.url, opsToken(secret), [catalogue.hot, ...catalogue.tail]), counters });
+      if (scenario === 'referrals') {
+        const { lines, failures: wrong } = await reconcileReferrals(server.url, tokens, referrers, await readExpectations(samplesOf(scenario)));
+        lines.forEach((l) => out(l));
+        failures.push(...wrong);
+      }
     }
 
     await server.close(); // writes the account caches; the engine stays up (the service did not start it)

@@ -79,6 +79,28 @@ describe('load smoke', () => {
       await dropDatabase(uri, dbName);
     }
   });
+
+  it('when invitees bind to a few referrers and order briefly, then every referral is in the state k6 expected, its points are what the state pays and the ledger holds', { timeout: 15 * 60_000 }, async () => {
+    const uri = inject('mongoUri');
+    const dbName = freshDbName('load');
+    try {
+      const { code, output } = await run('npx', ['tsx', 'scripts/load.ts', '--scenario', 'referrals', '--smoke'], {
+        ...process.env,
+        MONGODB_URI: uri,
+        MONGODB_DB_NAME: dbName,
+        LOG_LEVEL: 'warn',
+      });
+      expect(code, output).toBe(0);
+      // Referral points are pending for the hold period: the referrers' available + held must not move.
+      expect(output).toContain('balance check OK: referrals: balances before 0 + earned 0 − spent 0 − captured 0 = 0; Σ(available + held) after = 0');
+      expect(output).toMatch(/referrals reconcile OK: [1-9]\d* referrals of 5 referrers: rewarded [1-9]\d*, review \d+, bound \d+, reversed \d+, rejected \d+; \d+ unknown to k6; every state is what k6 expected/);
+      expect(output).toMatch(/referral points OK: referrers paid [1-9]\d* /);
+      expect(output).toMatch(/ledger check: [1-9]\d* accounts, \d+ entries, 0 violations/);
+      expect(output).toContain('load referrals: thresholds passed, invariants OK');
+    } finally {
+      await dropDatabase(uri, dbName);
+    }
+  });
 });
 
 async function dropDatabase(uri: string, dbName: string): Promise<void> {

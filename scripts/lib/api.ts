@@ -40,7 +40,8 @@ export async function pool<T>(items: readonly T[], concurrency: number, fn: (ite
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }
 
-async function call(baseUrl: string, token: string, method: string, path: string, body?: unknown, key?: string): Promise<{ status: number; body: unknown }> {
+/** One request as a client sends it; answers the status and the parsed body. */
+export async function call(baseUrl: string, token: string, method: string, path: string, body?: unknown, key?: string): Promise<{ status: number; body: unknown }> {
   const res = await fetch(baseUrl + path, {
     method,
     headers: {

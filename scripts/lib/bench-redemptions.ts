@@ -10,7 +10,7 @@ import { seedMembers } from './api.js';
 
 export type HttpStats = { ok: number; sent: number; bad: number; rps: number; p50: number; p99: number; statuses: Record<string, number> };
 export type Req = { method: 'GET' | 'POST'; path: string; body?: unknown; token?: string; idempotent?: boolean };
-type HttpRun = (url: string, connections: number, build: () => Req, limit?: { seconds?: number; amount?: number }) => Promise<HttpStats>;
+export type HttpRun = (url: string, connections: number, build: () => Req, limit?: { seconds?: number; amount?: number }) => Promise<HttpStats>;
 
 export const LONG_TAIL = 50;
 export const FLASH_UNITS = 1000;

@@ -37,19 +37,25 @@ export async function ensureK6(toolsDir: string, log: (msg: string) => void = ()
 }
 
 /**
- * Sums a k6 counter's samples by one of their tags, from the (gzipped) JSON lines `k6 run --out json=<file>.gz`
- * writes: `{"type":"Point","metric":"<name>","data":{"value":n,"tags":{...}}}`. A sample without the tag is ignored.
+ * The samples of one k6 metric, in the order k6 wrote them, from the (gzipped) JSON lines `k6 run --out json=<file>.gz`
+ * writes: `{"type":"Point","metric":"<name>","data":{"value":n,"tags":{...}}}`.
  */
-export async function readTaggedCounter(file: string, metric: string, tag: string): Promise<Map<string, number>> {
-  const sums = new Map<string, number>();
+export async function* readSamples(file: string, metric: string): AsyncGenerator<{ value: number; tags: Record<string, string> }> {
   const lines = createInterface({ input: createReadStream(file).pipe(createGunzip()), crlfDelay: Infinity });
   const marker = `"metric":"${metric}"`;
   for await (const line of lines) {
     if (!line.includes(marker)) continue; // most lines are HTTP timings; skip them before parsing
     const sample = JSON.parse(line) as { type: string; metric: string; data: { value: number; tags?: Record<string, string> } };
-    const key = sample.data.tags?.[tag];
-    if (sample.type !== 'Point' || sample.metric !== metric || key === undefined) continue;
-    sums.set(key, (sums.get(key) ?? 0) + sample.data.value);
+    if (sample.type === 'Point' && sample.metric === metric) yield { value: sample.data.value, tags: sample.data.tags ?? {} };
+  }
+}
+
+/** Sums a k6 counter's samples by one of their tags (see readSamples). A sample without the tag is ignored. */
+export async function readTaggedCounter(file: string, metric: string, tag: string): Promise<Map<string, number>> {
+  const sums = new Map<string, number>();
+  for await (const { value, tags } of readSamples(file, metric)) {
+    const key = tags[tag];
+    if (key !== undefined) sums.set(key, (sums.get(key) ?? 0) + value);
   }
   return sums;
 }
