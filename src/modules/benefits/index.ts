@@ -85,6 +85,7 @@ export function createBenefitsModule(
     price: (memberId, code, quantity) => service.quote(memberId, code, quantity, deps.clock.now()),
     sweeper: deps.sweeper,
     expiredPoints: deps.expiredPoints,
+    audit: deps.audit,
     ...faults,
   });
   const grants = benefitGrants({ ...deps, redemptions, redemptionsRepo, getBenefit: (code) => service.getBenefit(code, { fresh: true }) });

@@ -39,6 +39,12 @@ export type RouteDef<P, Q, B> = {
    * (validated) body instead, as events do with their eventId.
    */
   idempotent?: boolean | { keyFrom: (body: unknown) => string };
+  /**
+   * A POST that changes nothing (a preview, a dry run): shown as `x-read-only` in the OpenAPI document, so readers and
+   * the audit coverage test know it writes no audit record. Every other PUT, POST, PATCH and DELETE an ops caller can
+   * send is an audited mutation (docs/DECISIONS.md, "Audit").
+   */
+  readOnly?: true;
   handler: (input: RouteInput<P, Q, B>) => Promise<RouteResult> | RouteResult;
 };
 
