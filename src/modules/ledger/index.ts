@@ -60,8 +60,9 @@ export function createLedgerModule(deps: LedgerModuleDeps & { audit: AuditTrail 
   // An ops command committed when its op id landed an entry (a refusal lands none).
   for (const kind of ['points.earn', 'points.adjust', 'points.reverse']) {
     deps.audit.check(kind, async ({ hint }) => {
-      const entry = await ledger.service.findOperation(String(hint.memberId), String(hint.opId));
-      return entry ? { after: entryAudit(entry) } : undefined;
+      const found = await ledger.service.findOperation(String(hint.memberId), String(hint.opId));
+      // A refusal is recorded under the op id too (so the key answers it again): it changed nothing.
+      return found && (found as { kind: string }).kind !== 'refusal' ? { after: entryAudit(found) } : undefined;
     });
   }
   deps.members.addSummaryProvider(async (member) => {
