@@ -31,7 +31,8 @@ const listQuery = z
     to: z.iso.datetime({ offset: true }).optional().meta({ description: 'records before this instant' }),
   })
   .strict()
-  .refine((q) => !q.from || !q.to || Date.parse(q.from) < Date.parse(q.to), { message: 'must be after `from`', path: ['to'] });
+  // Only a range of two valid instants is judged here (an invalid one is named by its own issue).
+  .refine((q) => !q.from || !q.to || !(Date.parse(q.from) >= Date.parse(q.to)), { message: 'must be after `from`', path: ['to'] });
 
 const encode = (d: AuditDoc) => Buffer.from(JSON.stringify([d.at.toISOString(), d._id])).toString('base64url');
 function decode(cursor: string): { at: Date; id: string } {
