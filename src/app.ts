@@ -52,18 +52,18 @@ export function createApp(deps: AppDeps) {
   const faults = deps.faults ? { faults: deps.faults } : {};
   const metrics = createMetrics({ defaults: config.metricsEnabled });
   if (config.metricsEnabled) watchPool(db.getClient(), metrics);
-  const audit = createAuditModule({ db, clock });
-  const members = createMembersModule({ db, clock, defaultTimezone: config.defaultTimezone, audit: audit.record });
   const sweeper = createSweeper(db, clock, logger, metrics);
-  const ledger = createLedgerModule({ db, clock, config, logger, metrics, members: members.service, sweeper, audit: audit.record, ...faults });
+  const audit = createAuditModule({ db, clock, sweeper, faults: deps.faults });
+  const members = createMembersModule({ db, clock, defaultTimezone: config.defaultTimezone, audit: audit.trail });
+  const ledger = createLedgerModule({ db, clock, config, logger, metrics, members: members.service, sweeper, audit: audit.trail, ...faults });
   const growth = createGrowthLedger({ db, clock, config, logger, metrics, members: members.service, sweeper, ...faults });
-  const rules = createRulesModule({ db, clock, audit: audit.record, programTimezone: config.ledger.programTimezone });
+  const rules = createRulesModule({ db, clock, audit: audit.trail, programTimezone: config.ledger.programTimezone });
   const liveness = createLiveness(db, logger);
   const jobs = jobRunner(db, clock, liveness.owner, metrics);
   const tiers = createTiersModule({
     db,
     clock,
-    audit: audit.record,
+    audit: audit.trail,
     growth: growth.service,
     members: members.service,
     programTimezone: config.ledger.programTimezone,
@@ -73,7 +73,7 @@ export function createApp(deps: AppDeps) {
   const tasks = createTasksModule({
     db,
     clock,
-    audit: audit.record,
+    audit: audit.trail,
     points: ledger.service,
     growth: growth.service,
     members: members.service,
@@ -84,7 +84,7 @@ export function createApp(deps: AppDeps) {
   const benefits = createBenefitsModule({
     db,
     clock,
-    audit: audit.record,
+    audit: audit.trail,
     members: members.service,
     points: ledger.service,
     tierOf: async (memberId) => (await tiers.service.tierContext(memberId)).tier,
@@ -101,7 +101,7 @@ export function createApp(deps: AppDeps) {
   const referrals = createReferralsModule({
     db,
     clock,
-    audit: audit.record,
+    audit: audit.trail,
     members: members.service,
     points: ledger.service,
     grants: benefits.grants,
@@ -131,7 +131,7 @@ export function createApp(deps: AppDeps) {
   const checkins = createCheckinsModule({
     db,
     clock,
-    audit: audit.record,
+    audit: audit.trail,
     members: members.service,
     points: ledger.service,
     growth: growth.service,

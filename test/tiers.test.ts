@@ -61,7 +61,7 @@ describe('tier ladder', () => {
     expect(put.body.ladder.version).toBe(1);
     const read = await api.request('GET', '/v1/tiers', { token: tokenFor('member', 'anyone') });
     expect(read.body.ladder.tiers.map((t: { code: string }) => t.code)).toEqual(['BASE', 'SILVER', 'GOLD']);
-    const audit = await api.request('GET', '/v1/admin/audit?action=tiers.ladder', { token: ops });
+    const audit = await api.request('GET', '/v1/admin/audit?action=tier-ladder.update', { token: ops });
     expect(audit.body.items).toHaveLength(1);
   });
 });

@@ -67,6 +67,7 @@ export function buildOpenApiDocument(routes: Route[]): object {
       ...(route.description ? { description: route.description } : {}),
       tags: [route.tag],
       ...(route.auth === 'public' ? {} : { security: [{ bearer: [] }], 'x-roles': route.auth }),
+      ...(route.readOnly ? { 'x-read-only': true } : {}),
       request: {
         ...(route.request?.params ? { params: route.request.params } : {}),
         ...(route.request?.query ? { query: route.request.query } : {}),

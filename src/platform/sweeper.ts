@@ -119,6 +119,9 @@ export function createSweeper(db: Connection, clock: Clock, logger: Logger, metr
       await Promise.all(owed.map((r) => insertOnce(records, { ...r, createdAt })));
     },
 
+    /** One record, if it is still owed: for a later step that finishes what an earlier one recorded. */
+    get: (id: string): Promise<DueRecord | null> => records.findOne({ _id: id }),
+
     /**
      * Forgets a record whose work is done, without waiting: a record left behind (the delete failed, the process died)
      * only makes a sweep check the work again, which every handler does safely.

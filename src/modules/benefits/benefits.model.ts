@@ -22,6 +22,8 @@ export type Benefit = {
   updatedAt: Date;
   /** `role:sub` of the caller who saved this version. */
   updatedBy: string;
+  /** The audit id of the ops write that saved this version (docs/DECISIONS.md, "Audit"). */
+  auditId?: string;
 };
 
 /** The current definition, `_id = code`: what the catalogue lists and caches. */
@@ -86,6 +88,9 @@ export function benefitsRepository(db: Connection) {
       const shown = await this.get(code);
       return (await newestAfter(code, shown?.version ?? 0)) ?? shown;
     },
+
+    /** One saved version, null when there is none. */
+    revision: async (code: string, version: number) => plain(await revisions.findOne({ _id: revisionId(code, version) })),
 
     /** Claims `b.version` for this save; false when another save took it first (re-read and try the next). */
     claim: (b: Benefit) => insertOnce(revisions, { ...b, _id: revisionId(b.code, b.version) }),

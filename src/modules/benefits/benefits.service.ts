@@ -3,7 +3,7 @@ import { KeyedQueue } from '../../platform/keyed-queue.js';
 import type { Clock } from '../../platform/clock.js';
 import { AppError, conflict, notFound, validationFailed } from '../../platform/errors.js';
 import type { Caller } from '../../platform/http/route.js';
-import type { RecordAudit } from '../audit/index.js';
+import type { AuditTrail } from '../audit/index.js';
 import { spendable, type LedgerService } from '../ledger/index.js';
 import type { MembersService } from '../members/index.js';
 import type { Benefit, BenefitsRepository } from './benefits.model.js';
@@ -26,7 +26,7 @@ export type Availability = {
 export type BenefitsDeps = {
   repo: BenefitsRepository;
   clock: Clock;
-  audit: RecordAudit;
+  audit: AuditTrail;
   /** The member's time zone (limit periods) and status (a frozen member cannot spend). */
   members: Pick<MembersService, 'getMember'>;
   /** The member's available points. */
@@ -90,8 +90,21 @@ const pageOf = <T extends { code: string }>(rows: T[], limit: number): Page<T> =
   return { items, next: rows.length > limit ? (items[items.length - 1] as T).code : null };
 };
 
+const benefitAction = (before: Benefit | null) => (before ? 'benefit.update' : 'benefit.create');
+const auditView = (b: Benefit | null) => (b ? toBenefitView(b) : null);
+
 export function benefitsService(deps: BenefitsDeps) {
   const { repo, clock } = deps;
+  // A save committed when a version after the newest it saw carries its audit id.
+  deps.audit.check('benefit.put', async (intent) => {
+    for (let v = Number(intent.hint.after) + 1; ; v++) {
+      const saved = await repo.revision(intent.target.id, v);
+      if (!saved) return undefined;
+      if (saved.auditId !== intent.id) continue;
+      const before = await repo.revision(intent.target.id, v - 1);
+      return { action: benefitAction(before), before: auditView(before), after: auditView(saved) };
+    }
+  });
   const catalogue = cachedFor(CACHE_MS, () => repo.all());
   const saves = new KeyedQueue();
 
@@ -142,46 +155,47 @@ export function benefitsService(deps: BenefitsDeps) {
    * the last stock move wins, docs/BENEFITS.md).
    */
   async function save(caller: Caller, code: string, input: BenefitInput, requestId: string): Promise<{ benefit: Benefit; created: boolean }> {
-    for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++) {
-      // The newest version from the database, never the cache: an older one held in memory would claim a taken number.
-      const before = await repo.latest(code);
-      const now = clock.now();
-      const benefit: Benefit = {
-        code,
-        name: input.name,
-        description: input.description ?? null,
-        kind: input.kind,
-        costPoints: input.costPoints,
-        tiers: input.tiers ?? null,
-        stock: input.stock,
-        perMemberLimit: input.perMemberLimit ?? null,
-        validFrom: input.validFrom ? new Date(input.validFrom) : null,
-        validTo: input.validTo ? new Date(input.validTo) : null,
-        voucherValidDays: input.voucherValidDays ?? null,
-        active: input.active,
-        version: (before?.version ?? 0) + 1,
-        createdAt: before?.createdAt ?? now,
-        updatedAt: now,
-        updatedBy: `${caller.role}:${caller.sub}`,
-      };
-      // The stock moves first, under the version's own op id: a save refused for it changes nothing, and a save
-      // that dies after it leaves a stock its retry finds already there (the target is a total, not a delta).
-      await deps.setStock(code, benefit.stock, benefit.version);
-      if (!(await repo.claim(benefit))) continue;
-      await repo.publish(benefit);
-      catalogue.invalidate();
-      await deps.audit({
-        id: `benefit.put:${code}:${benefit.version}`,
-        actor: caller,
-        action: before ? 'benefit.update' : 'benefit.create',
-        target: { type: 'benefit', id: code },
-        before: before ? toBenefitView(before) : null,
-        after: toBenefitView(benefit),
-        requestId,
-      });
-      return { benefit, created: !before };
-    }
-    throw new AppError(503, 'CONTENTION', 'the benefit is being changed concurrently; retry');
+    // The newest version from the database, never the cache: an older one held in memory would claim a taken number.
+    const known = await repo.latest(code);
+    const change = {
+      kind: 'benefit.put', actor: caller, action: benefitAction(known), target: { type: 'benefit', id: code }, before: auditView(known), after: input, requestId,
+      hint: { after: known?.version ?? 0 },
+      outcome: (saved: { benefit: Benefit; before: Benefit | null }) => ({ action: benefitAction(saved.before), before: auditView(saved.before), after: auditView(saved.benefit) }),
+    };
+    const { benefit, before } = await deps.audit.audited(change, async (auditId) => {
+      let before = known;
+      for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++, before = await repo.latest(code)) {
+        const now = clock.now();
+        const benefit: Benefit = {
+          code,
+          name: input.name,
+          description: input.description ?? null,
+          kind: input.kind,
+          costPoints: input.costPoints,
+          tiers: input.tiers ?? null,
+          stock: input.stock,
+          perMemberLimit: input.perMemberLimit ?? null,
+          validFrom: input.validFrom ? new Date(input.validFrom) : null,
+          validTo: input.validTo ? new Date(input.validTo) : null,
+          voucherValidDays: input.voucherValidDays ?? null,
+          active: input.active,
+          version: (before?.version ?? 0) + 1,
+          createdAt: before?.createdAt ?? now,
+          updatedAt: now,
+          updatedBy: `${caller.role}:${caller.sub}`,
+          ...(auditId ? { auditId } : {}),
+        };
+        // The stock moves first, under the version's own op id: a save refused for it changes nothing, and a save
+        // that dies after it leaves a stock its retry finds already there (the target is a total, not a delta).
+        await deps.setStock(code, benefit.stock, benefit.version);
+        if (!(await repo.claim(benefit))) continue;
+        await repo.publish(benefit);
+        catalogue.invalidate();
+        return { benefit, before };
+      }
+      throw new AppError(503, 'CONTENTION', 'the benefit is being changed concurrently; retry');
+    });
+    return { benefit, created: !before };
   }
 
   return {

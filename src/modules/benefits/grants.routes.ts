@@ -42,7 +42,7 @@ export function grantsRoutes(grants: BenefitGrants): Route[] {
       request: { body: grantBody },
       responses: { 202: { description: 'accepted; its progress so far', schema: grantResponse } },
       errors: [400, 404, 409],
-      handler: async ({ body, caller, idempotency }) => ({ status: 202, body: { grant: await grants.create(caller, body, idempotency) } }),
+      handler: async ({ body, caller, idempotency, requestId }) => ({ status: 202, body: { grant: await grants.create(caller, body, idempotency, requestId) } }),
     }),
     defineRoute({
       method: 'get', path: '/v1/admin/benefit-grants/:id', tag: 'benefits', auth: ['ops'],

@@ -9,6 +9,7 @@ import type { IdempotencyInfo } from '../../platform/http/router.js';
 import type { JobRunner } from '../../platform/jobs.js';
 import type { Logger } from '../../platform/logger.js';
 import type { DueRecord, Sweeper } from '../../platform/sweeper.js';
+import type { AuditTrail } from '../audit/index.js';
 import { derivedOpId } from '../ledger/index.js';
 import type { MembersService } from '../members/index.js';
 import { membersIn, type Segment } from '../segments/index.js';
@@ -48,6 +49,7 @@ export type GrantsDeps = {
   redemptions: RedemptionsService;
   redemptionsRepo: RedemptionsRepository;
   getBenefit: (code: string) => Promise<Benefit>;
+  audit: AuditTrail;
 };
 
 /**
@@ -92,6 +94,13 @@ export function benefitGrants(deps: GrantsDeps) {
       throw err;
     }
   }
+
+  /** A grant as its audit record shows what it came to. */
+  const grantAudit = (g: GrantDoc) => ({ id: g._id, benefitCode: g.benefit, segment: g.segment, total: g.total });
+  deps.audit.check('benefit-grant.create', async (intent) => {
+    const grant = await grants.findOne({ _id: intent.target.id });
+    return grant ? { after: grantAudit(grant) } : undefined;
+  });
 
   /** Runs (or resumes) a grant's job: members in list order, a checkpoint after each batch. */
   function run(grant: GrantDoc, actor: Caller): Promise<unknown> {
@@ -162,11 +171,22 @@ export function benefitGrants(deps: GrantsDeps) {
      * progress while it runs in the background (resumed by the sweeper if this process dies).
      * Errors: 404 (benefit), 409 IDEMPOTENCY_KEY_REUSED.
      */
-    async create(caller: Caller, input: { benefitCode: string; memberIds?: string[] | undefined; segment?: Segment | undefined; note?: string | undefined }, idem: IdempotencyInfo | undefined) {
+    async create(
+      caller: Caller,
+      input: { benefitCode: string; memberIds?: string[] | undefined; segment?: Segment | undefined; note?: string | undefined },
+      idem: IdempotencyInfo | undefined,
+      requestId?: string,
+    ) {
       if (!idem) throw new AppError(500, 'INTERNAL', 'idempotency info missing', undefined, false);
       const id = `g_${createHash('sha256').update(idem.scope).digest('base64url').slice(0, 22)}`;
-      let grant = await grants.findOne({ _id: id });
-      if (!grant) {
+      const change = {
+        kind: 'benefit-grant.create', key: id, actor: caller, action: 'benefit-grant.create', target: { type: 'benefit-grant', id },
+        before: input, reason: input.note, requestId, outcome: (g: GrantDoc) => ({ after: grantAudit(g) }),
+      };
+      const grant = await deps.audit.audited(change, async () => {
+        const found = await grants.findOne({ _id: id });
+        if (found && found.fingerprint !== idem.fingerprint) throw conflict('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used for a different request');
+        if (found) return found;
         await deps.getBenefit(input.benefitCode);
         const now = clock.now();
         const members = input.segment ? await membersIn(deps.db, input.segment, now) : [...new Set(input.memberIds ?? [])].sort();
@@ -177,10 +197,11 @@ export function benefitGrants(deps: GrantsDeps) {
           fingerprint: idem.fingerprint, actor: { role: caller.role, sub: caller.sub }, createdAt: now,
         };
         await deps.sweeper.owe([{ _id: `${KIND_GRANT}|${id}`, kind: KIND_GRANT, memberId: `grant:${id}`, dueAt: new Date(now.getTime() + RESUME_AFTER_MS), data: { id } }]);
-        grant = (await insertOnce(grants, doc)) ? doc : await grants.findOne({ _id: id });
-        if (!grant) throw new Error(`grant ${id} was recorded but cannot be read`);
-      }
-      if (grant.fingerprint !== idem.fingerprint) throw conflict('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used for a different request');
+        const created = (await insertOnce(grants, doc)) ? doc : await grants.findOne({ _id: id });
+        if (!created) throw new Error(`grant ${id} was recorded but cannot be read`);
+        if (created.fingerprint !== idem.fingerprint) throw conflict('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used for a different request');
+        return created;
+      });
       void run(grant, caller).catch((err: unknown) => deps.logger.warn({ err, grant: id }, 'grant stopped; the sweeper resumes it'));
       return progress(grant);
     },

@@ -86,6 +86,7 @@ export function createBenefitsModule(
     sweeper: deps.sweeper,
     expiredPoints: deps.expiredPoints,
     metrics: deps.metrics,
+    audit: deps.audit,
     ...faults,
   });
   const grants = benefitGrants({ ...deps, redemptions, redemptionsRepo, getBenefit: (code) => service.getBenefit(code, { fresh: true }) });

@@ -80,7 +80,7 @@ export function redemptionsRoutes(redemptions: RedemptionsService): Route[] {
       request: { params: memberParams, body: redemptionBody },
       responses: { 201: { description: 'issued', schema: redemptionResponse } },
       errors,
-      handler: async ({ params, body, caller, idempotency }) => created(await redemptions.redeem(caller, params.memberId, body, idempotency)),
+      handler: async ({ params, body, caller, idempotency, requestId }) => created(await redemptions.redeem(caller, params.memberId, body, idempotency, requestId)),
     }),
     defineRoute({
       method: 'get', path: '/v1/me/redemptions', tag: 'benefits', auth: ['member'],
@@ -124,7 +124,7 @@ export function redemptionsRoutes(redemptions: RedemptionsService): Route[] {
       request: { params: redemptionParams },
       responses: { 200: { description: 'cancelled', schema: redemptionResponse } },
       errors: [404, 409],
-      handler: async ({ params, caller }) => ({ status: 200, body: { redemption: toRedemptionView(await redemptions.cancel(caller, params.id)) } }),
+      handler: async ({ params, caller, requestId }) => ({ status: 200, body: { redemption: toRedemptionView(await redemptions.cancel(caller, params.id, requestId)) } }),
     }),
   ];
 }

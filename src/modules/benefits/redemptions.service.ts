@@ -5,6 +5,7 @@ import type { Caller } from '../../platform/http/route.js';
 import type { IdempotencyInfo } from '../../platform/http/router.js';
 import { countedStep, type Metrics } from '../../platform/metrics.js';
 import type { DueRecord, Sweeper } from '../../platform/sweeper.js';
+import type { AuditTrail } from '../audit/index.js';
 import { derivedOpId, ignoreCode, type LedgerService } from '../ledger/index.js';
 import type { MembersService } from '../members/index.js';
 import type { CapturedStep, CloseStep, EndStep, Redemption, RedemptionDoc, RedemptionsRepository } from './redemptions.model.js';
@@ -46,6 +47,7 @@ export type RedemptionsDeps = {
   expiredPoints: 'keep' | 'refund';
   /** Counts each step's outcome (saga_steps_total{saga="redemption"}). */
   metrics: Pick<Metrics, 'sagaSteps'>;
+  audit: AuditTrail;
   faults?: Faults;
 };
 
@@ -79,9 +81,27 @@ export function redemptionsService(deps: RedemptionsDeps) {
   const faults = deps.faults ?? noFaults;
   const step = <T>(name: string, run: () => Promise<T>) => countedStep(deps.metrics, 'redemption', name, run);
 
-  async function redeem(caller: Caller, memberId: string, input: { benefitCode: string; quantity: number }, idem: IdempotencyInfo | undefined): Promise<{ redemption: Redemption; replayed: boolean }> {
+  /**
+   * Redeems a benefit for a member (audited when ops ask). Errors: those of `price`, 409 MEMBER_FROZEN, and the refusal
+   * the saga ended with (409 INSUFFICIENT_POINTS, OUT_OF_STOCK, LIMIT_REACHED, IDEMPOTENCY_KEY_REUSED).
+   */
+  async function redeem(
+    caller: Caller,
+    memberId: string,
+    input: { benefitCode: string; quantity: number },
+    idem: IdempotencyInfo | undefined,
+    requestId?: string,
+  ): Promise<{ redemption: Redemption; replayed: boolean }> {
     if (!idem) throw new AppError(500, 'INTERNAL', 'idempotency info missing', undefined, false);
     const id = redemptionId(memberId, derivedOpId('redemption', idem.scope));
+    const change = {
+      kind: 'redemption.create', key: id, actor: caller, action: 'redemption.create', target: { type: 'redemption', id }, before: { memberId, ...input }, requestId,
+      outcome: (r: { redemption: Redemption }) => ({ after: auditView(r.redemption) }),
+    };
+    return deps.audit.audited(change, () => redeemOnce(caller, id, memberId, input, idem));
+  }
+
+  async function redeemOnce(caller: Caller, id: string, memberId: string, input: { benefitCode: string; quantity: number }, idem: IdempotencyInfo) {
     const earlier = await repo.get(id);
     if (earlier) return { redemption: await resume(earlier, idem.fingerprint, caller), replayed: true };
     await deps.members.assertActive(memberId);
@@ -305,6 +325,16 @@ export function redemptionsService(deps: RedemptionsDeps) {
     return id;
   }
 
+  // What an ops redemption or cancellation came to, for an audit record its request did not live to write.
+  deps.audit.check('redemption.create', async (intent) => {
+    const r = await repo.get(intent.target.id);
+    return r && statusOf(r) !== 'failed' ? { after: auditView(r) } : undefined;
+  });
+  deps.audit.check('redemption.cancel', async (intent) => {
+    const r = await repo.get(intent.target.id);
+    return r?.close?.outcome === 'cancelled' && r.close.actor.sub === intent.actor.sub ? { after: auditView(r) } : undefined;
+  });
+
   // The sweeper's side: a redemption whose request died is finished (or undone) as the request would have.
   deps.sweeper.on(KIND_SAGA, async (record: DueRecord) => {
     const r = await repo.get(String(record.data.id));
@@ -327,10 +357,17 @@ export function redemptionsService(deps: RedemptionsDeps) {
       await expireIfDue(r);
       return close(caller, r, 'used');
     },
-    async cancel(caller: Caller, id: string): Promise<Redemption> {
-      const r = await visible(caller, id);
-      await expireIfDue(r);
-      return close(caller, r, 'cancelled');
+    /** Cancels an unused voucher (audited when ops do). Errors: 404, 409 REDEMPTION_NOT_ISSUED, VOUCHER_USED, VOUCHER_EXPIRED. */
+    async cancel(caller: Caller, id: string, requestId?: string): Promise<Redemption> {
+      const change = {
+        kind: 'redemption.cancel', key: id, actor: caller, action: 'redemption.cancel', target: { type: 'redemption', id }, before: { status: 'issued' }, requestId,
+        outcome: (r: Redemption) => ({ after: auditView(r) }),
+      };
+      return deps.audit.audited(change, async () => {
+        const r = await visible(caller, id);
+        await expireIfDue(r);
+        return close(caller, r, 'cancelled');
+      });
     },
     list: repo.list,
     /** Starts a redemption recorded by someone else (an ops grant): free, no limit, no idempotency key of its own. */
@@ -338,6 +375,9 @@ export function redemptionsService(deps: RedemptionsDeps) {
   };
 }
 export type RedemptionsService = ReturnType<typeof redemptionsService>;
+
+/** A redemption as its audit record shows it. */
+const auditView = (r: Redemption) => ({ id: r.doc._id, memberId: r.doc.memberId, benefitCode: r.doc.benefit, quantity: r.doc.quantity, points: r.doc.points, status: statusOf(r) });
 
 const isRefusal = (err: unknown): err is AppError => err instanceof AppError && (err.status === 409 || err.status === 403);
 const ignoreRefusals = (err: unknown): void => {

@@ -27,7 +27,8 @@ export type CheckinEntry = {
   state: CheckinState;
 };
 export type CheckinHead = { seq: number; state: CheckinState };
-type ConfigDoc = { _id: string; config: CheckinConfig; updatedAt: Date };
+/** `auditId`: the audit id of the ops write that saved it (docs/DECISIONS.md, "Audit"). */
+type ConfigDoc = { _id: string; config: CheckinConfig; updatedAt: Date; auditId?: string };
 
 export const checkinEntryId = (memberId: string, seq: number) => `${memberId}#${String(seq).padStart(10, '0')}`;
 
@@ -132,8 +133,8 @@ export function checkinsStore(db: Connection) {
 
     getConfig: () => configs.findOne({ _id: 'current' }),
     /** Configuration written by ops: last write wins, and every write is audited. */
-    async saveConfig(config: CheckinConfig, at: Date): Promise<void> {
-      await configs.replaceOne({ _id: 'current' }, { config, updatedAt: at }, { upsert: true });
+    async saveConfig(config: CheckinConfig, at: Date, auditId: string | undefined): Promise<void> {
+      await configs.replaceOne({ _id: 'current' }, { config, updatedAt: at, ...(auditId ? { auditId } : {}) }, { upsert: true });
     },
   };
 }

@@ -7,7 +7,7 @@ import type { Caller } from '../../platform/http/route.js';
 import { KeyedQueue } from '../../platform/keyed-queue.js';
 import { countedStep, type Metrics } from '../../platform/metrics.js';
 import type { DueRecord, Sweeper } from '../../platform/sweeper.js';
-import type { RecordAudit } from '../audit/index.js';
+import type { AuditTrail } from '../audit/index.js';
 import type { TaskEffect } from '../events/index.js';
 import { COMMIT_ATTEMPTS, derivedOpId, landed, raceBackoff, type LedgerService, type Operation } from '../ledger/index.js';
 import type { MembersService, MemberView } from '../members/index.js';
@@ -44,7 +44,7 @@ export type ReportCheckin = (
 export type CheckinsDeps = {
   store: CheckinsStore;
   clock: Clock;
-  audit: RecordAudit;
+  audit: AuditTrail;
   members: MembersService;
   points: LedgerService;
   growth: LedgerService;
@@ -382,11 +382,16 @@ export function checkinsService(deps: CheckinsDeps) {
 
     /** Replaces the check-in program (audited); it applies to check-ins from now on, never to days already paid. */
     async putConfig(caller: Caller, config: CheckinConfig, requestId: string) {
-      const before = (await store.getConfig())?.config ?? null;
+      const current = await store.getConfig();
       const at = clock.now();
-      await store.saveConfig(config, at);
-      program.invalidate();
-      await deps.audit({ actor: caller, action: 'checkin-config.update', target: { type: 'checkin-config', id: 'current' }, before, after: config, requestId });
+      const change = {
+        kind: 'checkin-config.put', actor: caller, action: 'checkin-config.update', target: { type: 'checkin-config', id: 'current' },
+        before: current?.config ?? null, after: config, requestId, replaces: current?.auditId,
+      };
+      await deps.audit.audited(change, async (auditId) => {
+        await store.saveConfig(config, at, auditId);
+        program.invalidate();
+      });
       return { config, updatedAt: at.toISOString() };
     },
   };

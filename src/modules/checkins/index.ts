@@ -1,5 +1,6 @@
 import type { Connection } from 'mongoose';
 import type { Route } from '../../platform/http/route.js';
+import { stampCheck } from '../audit/index.js';
 import { checkinsStore } from './checkins.model.js';
 import { checkinsRoutes } from './checkins.routes.js';
 import { checkinsService, type CheckinsDeps, type CheckinsService } from './checkins.service.js';
@@ -10,6 +11,7 @@ export type { CheckinsService, ReportCheckin } from './checkins.service.js';
 export function createCheckinsModule(deps: Omit<CheckinsDeps, 'store'> & { db: Connection }): { service: CheckinsService; routes: Route[]; init: () => Promise<void> } {
   const store = checkinsStore(deps.db);
   const service = checkinsService({ ...deps, store });
+  deps.audit.check('checkin-config.put', stampCheck(() => store.getConfig()));
   deps.members.addSummaryProvider((member) => service.summary(member));
   return { service, routes: checkinsRoutes(service), init: () => store.init() };
 }

@@ -18,7 +18,7 @@ export function eventsRoutes(events: EventsService): Route[] {
       }),
     }),
     defineRoute({
-      method: 'post', path: '/v1/admin/earning-rules/dry-run', tag: 'rules', auth: ['ops'],
+      method: 'post', path: '/v1/admin/earning-rules/dry-run', tag: 'rules', auth: ['ops'], readOnly: true,
       summary: 'Evaluate an event against the rules without writing anything (caps are not consulted)',
       request: { body: dryRunBody },
       responses: { 200: { description: 'what each rule would do', schema: dryRunResponse } },

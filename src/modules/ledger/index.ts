@@ -6,10 +6,10 @@ import type { Route } from '../../platform/http/route.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Metrics } from '../../platform/metrics.js';
 import type { Sweeper } from '../../platform/sweeper.js';
-import type { RecordAudit } from '../audit/index.js';
+import type { AuditTrail } from '../audit/index.js';
 import type { MembersService } from '../members/index.js';
 import { ledgerStore } from './ledger.model.js';
-import { ledgerRoutes } from './ledger.routes.js';
+import { entryAudit, ledgerRoutes } from './ledger.routes.js';
 import { toBalanceView } from './ledger.schemas.js';
 import { ledgerService } from './ledger.service.js';
 
@@ -55,8 +55,16 @@ function buildLedger(deps: LedgerModuleDeps, name: 'points' | 'growth', expiry: 
 }
 
 /** The points ledger (PRODUCT.md §4): the only writer of points. */
-export function createLedgerModule(deps: LedgerModuleDeps & { audit: RecordAudit }) {
+export function createLedgerModule(deps: LedgerModuleDeps & { audit: AuditTrail }) {
   const ledger = buildLedger(deps, 'points', deps.config.ledger.expiry);
+  // An ops command committed when its op id landed an entry (a refusal lands none).
+  for (const kind of ['points.earn', 'points.adjust', 'points.reverse']) {
+    deps.audit.check(kind, async ({ hint }) => {
+      const found = await ledger.service.findOperation(String(hint.memberId), String(hint.opId));
+      // A refusal is recorded under the op id too (so the key answers it again): it changed nothing.
+      return found && (found as { kind: string }).kind !== 'refusal' ? { after: entryAudit(found) } : undefined;
+    });
+  }
   deps.members.addSummaryProvider(async (member) => {
     const { head, now } = await ledger.service.getBalance(member.memberId);
     const b = toBalanceView(member.memberId, head.seq, head.state, now);

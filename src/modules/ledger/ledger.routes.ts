@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../../platform/clock.js';
-import { validationFailed } from '../../platform/errors.js';
+import { notFound, validationFailed } from '../../platform/errors.js';
 import { assertSelfOrStaff } from '../../platform/http/auth.js';
 import { defineRoute, type Caller, type Route, type RouteInput } from '../../platform/http/route.js';
-import type { RecordAudit } from '../audit/index.js';
-import type { EntryDoc } from './ledger.model.js';
+import type { AuditTrail } from '../audit/index.js';
+import { parseEntryId, type EntryDoc } from './ledger.model.js';
 import {
   adjustBody, captureBody, decodeCursor, earnBody, encodeCursor, entryParams, entryResponse, historyQuery, historyResponse,
   holdBody, holdParams, holdResponse, memberPointsParams, reverseBody, spendBody, toBalanceView, toEntryView, balanceView,
@@ -21,8 +21,28 @@ const resolutionRequest = (idem: Idem): ResolutionRequest => ({
   retry: idem?.retry ?? false,
 });
 
-export function ledgerRoutes(ledger: LedgerService, deps: { clock: Clock; maxAmount: number; audit: RecordAudit }): Route[] {
+/** An entry as the audit record of the ops command that wrote it shows it. */
+export const entryAudit = (entry: EntryDoc) => ({ entryId: entry._id, kind: entry.kind, amount: entry.amount, available: entry.state.available });
+
+export function ledgerRoutes(ledger: LedgerService, deps: { clock: Clock; maxAmount: number; audit: AuditTrail }): Route[] {
   const max = deps.maxAmount;
+  /**
+   * Runs a keyed command, audited when ops send it: the request before, the entry after; the op id (derived from the
+   * idempotency key) is the mutation's identity, so a retry audits once and the sweep finds its entry.
+   */
+  const audited = (
+    kind: string,
+    op: Operation,
+    target: { memberId: string; request: unknown; reason?: string; requestId: string },
+    run: () => Promise<{ entry: EntryDoc; replayed: boolean }>,
+  ) =>
+    deps.audit.audited(
+      {
+        kind, key: op.opId, actor: op.actor as Caller, action: kind, target: { type: 'member', id: target.memberId }, before: target.request,
+        reason: target.reason, requestId: target.requestId, hint: { memberId: target.memberId, opId: op.opId }, outcome: (r) => ({ after: entryAudit(r.entry) }),
+      },
+      run,
+    );
   const answer = (entry: EntryDoc, replayed: boolean) => ({
     status: 201,
     body: { entry: toEntryView(entry), balance: toBalanceView(entry.memberId, entry.seq, entry.state, deps.clock.now()) },
@@ -56,22 +76,20 @@ export function ledgerRoutes(ledger: LedgerService, deps: { clock: Clock; maxAmo
       request: { params: memberPointsParams, body: earnBody(max) },
       responses: { 201: { description: 'the entry and the balance after it', schema: entryResponse } },
       errors: errors409,
-      handler: async ({ params, body, caller, idempotency }) => {
+      handler: async ({ params, body, caller, idempotency, requestId }) => {
         // A caller asking for pending points asks for a wait: one already over is a mistake, not an available earn.
         if (body.availableAt && Date.parse(body.availableAt) <= deps.clock.now().getTime()) {
           throw validationFailed([{ path: 'body.availableAt', message: 'must be in the future' }]);
         }
-        const { entry, replayed } = await ledger.earnPoints(
-          params.memberId,
-          {
-            amount: body.amount,
-            code: body.code,
-            ref: body.ref,
-            ...(body.expiresAt ? { expiresAt: new Date(body.expiresAt) } : {}),
-            ...(body.availableAt ? { availableAt: new Date(body.availableAt) } : {}),
-          },
-          keyedOp('earn', caller, idempotency),
-        );
+        const op = keyedOp('earn', caller, idempotency);
+        const input = {
+          amount: body.amount,
+          code: body.code,
+          ref: body.ref,
+          ...(body.expiresAt ? { expiresAt: new Date(body.expiresAt) } : {}),
+          ...(body.availableAt ? { availableAt: new Date(body.availableAt) } : {}),
+        };
+        const { entry, replayed } = await audited('points.earn', op, { memberId: params.memberId, request: body, requestId }, () => ledger.earnPoints(params.memberId, input, op));
         return answer(entry, replayed);
       },
     }),
@@ -125,8 +143,12 @@ export function ledgerRoutes(ledger: LedgerService, deps: { clock: Clock; maxAmo
       request: { params: entryParams, body: reverseBody(max) },
       responses: { 201: { description: 'the reversal', schema: entryResponse } },
       errors: errors409,
-      handler: async ({ params, body, caller, idempotency }) => {
-        const { entry, replayed } = await ledger.reverseEntry(params.entryId, body, keyedOp('reverse', caller, idempotency));
+      handler: async ({ params, body, caller, idempotency, requestId }) => {
+        const memberId = parseEntryId(params.entryId)?.memberId;
+        if (!memberId) throw notFound('entry');
+        const op = keyedOp('reverse', caller, idempotency);
+        const request = { entryId: params.entryId, ...body };
+        const { entry, replayed } = await audited('points.reverse', op, { memberId, request, requestId }, () => ledger.reverseEntry(params.entryId, body, op));
         return answer(entry, replayed);
       },
     }),
@@ -138,17 +160,8 @@ export function ledgerRoutes(ledger: LedgerService, deps: { clock: Clock; maxAmo
       errors: errors409,
       handler: async ({ params, body, caller, idempotency, requestId }) => {
         const op = keyedOp('adjust', caller, idempotency);
-        const { entry, replayed } = await ledger.adjustPoints(params.memberId, { delta: body.delta, code: body.code }, op);
-        await deps.audit({
-          id: `points.adjust:${op.opId}`,
-          actor: caller,
-          action: 'points.adjust',
-          target: { type: 'member', id: params.memberId },
-          before: { available: entry.state.available - entry.amount },
-          after: { available: entry.state.available, entryId: entry._id },
-          reason: body.reason,
-          requestId,
-        });
+        const target = { memberId: params.memberId, request: body, reason: body.reason, requestId };
+        const { entry, replayed } = await audited('points.adjust', op, target, () => ledger.adjustPoints(params.memberId, { delta: body.delta, code: body.code }, op));
         return answer(entry, replayed);
       },
     }),

@@ -11,6 +11,8 @@ export type MemberDoc = {
   status: 'active' | 'frozen';
   createdAt: Date;
   updatedAt: Date;
+  /** The audit id of the last ops change (docs/DECISIONS.md, "Audit"); absent until ops change the member. */
+  auditId?: string;
 };
 
 const memberSchema = new Schema<MemberDoc>(
@@ -22,6 +24,7 @@ const memberSchema = new Schema<MemberDoc>(
     status: { type: String, enum: ['active', 'frozen'], required: true },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
+    auditId: { type: String },
   },
   { versionKey: false, collection: 'members' },
 );

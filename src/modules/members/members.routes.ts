@@ -18,7 +18,7 @@ export function membersRoutes(members: MembersService): Route[] {
       request: { body: createMemberBody },
       responses: { 201: { description: 'registered', schema: registrationResponse } },
       errors: [409],
-      handler: async ({ body }) => ({ status: 201, body: await members.registerMember(body) }),
+      handler: async ({ body, caller, requestId }) => ({ status: 201, body: await members.registerMember(caller, body, requestId) }),
     }),
     defineRoute({
       method: 'get', path: '/v1/members/:memberId', tag: 'members', auth: ['member', 'service', 'ops'],
@@ -44,9 +44,9 @@ export function membersRoutes(members: MembersService): Route[] {
       request: { params: memberParams, body: updateMemberBody },
       responses: { 200: { description: 'updated', schema: memberResponse } },
       errors: [404, 409],
-      handler: async ({ params, body, caller }) => {
+      handler: async ({ params, body, caller, requestId }) => {
         assertSelfOrStaff(caller, params.memberId);
-        return { status: 200, body: { member: await members.updateMember(caller, params.memberId, body) } };
+        return { status: 200, body: { member: await members.updateMember(caller, params.memberId, body, requestId) } };
       },
     }),
   ];

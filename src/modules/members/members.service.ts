@@ -3,7 +3,7 @@ import type { Clock } from '../../platform/clock.js';
 import { isDuplicateKey } from '../../platform/db/connection.js';
 import { AppError, conflict, forbidden, notFound } from '../../platform/errors.js';
 import type { Caller } from '../../platform/http/route.js';
-import type { RecordAudit } from '../audit/index.js';
+import type { AuditTrail } from '../audit/index.js';
 import { toMemberView, type MemberDoc, type MembersRepository } from './members.model.js';
 import type { CreateMemberInput, MemberView, RegistrationAnswer, UpdateMemberInput } from './members.schemas.js';
 
@@ -29,7 +29,7 @@ export type RegistrationListener = (member: MemberView, registration: Pick<Creat
 const RECENT_MS = 1000;
 const RECENT_MAX = 50_000;
 
-export function membersService(deps: { repo: MembersRepository; clock: Clock; defaultTimezone: string; audit: RecordAudit }) {
+export function membersService(deps: { repo: MembersRepository; clock: Clock; defaultTimezone: string; audit: AuditTrail }) {
   const { repo, clock } = deps;
   const summaryProviders: SummaryProvider[] = [];
   const registrationListeners: RegistrationListener[] = [];
@@ -54,12 +54,13 @@ export function membersService(deps: { repo: MembersRepository; clock: Clock; de
 
   return {
     /**
-     * Registers a member, then tells the listeners; answers the member and what they added (the referral binding).
-     * Raw device ids and IPs are handed to the listeners only, never stored here. Errors: 409 MEMBER_EXISTS.
+     * Registers a member (audited when ops do), then tells the listeners; answers the member and what they added (the
+     * referral binding). Raw device ids and IPs are handed to the listeners only, never stored here.
+     * Errors: 409 MEMBER_EXISTS.
      */
-    async registerMember(input: CreateMemberInput): Promise<{ member: MemberView } & RegistrationAnswer> {
+    async registerMember(caller: Caller, input: CreateMemberInput, requestId?: string): Promise<{ member: MemberView } & RegistrationAnswer> {
       const now = clock.now();
-      const doc: MemberDoc = {
+      const fresh: MemberDoc = {
         _id: input.memberId,
         displayName: input.displayName ?? null,
         birthday: input.birthday ?? null,
@@ -68,12 +69,17 @@ export function membersService(deps: { repo: MembersRepository; clock: Clock; de
         createdAt: now,
         updatedAt: now,
       };
-      try {
-        await repo.insert(doc);
-      } catch (err) {
-        if (isDuplicateKey(err)) throw conflict('MEMBER_EXISTS', `member ${input.memberId} already exists`);
-        throw err;
-      }
+      const target = { type: 'member', id: input.memberId };
+      const doc = await deps.audit.audited({ kind: 'member.create', actor: caller, action: 'member.create', target, after: toMemberView(fresh), requestId }, async (auditId) => {
+        const stamped = auditId ? { ...fresh, auditId } : fresh;
+        try {
+          await repo.insert(stamped);
+        } catch (err) {
+          if (isDuplicateKey(err)) throw conflict('MEMBER_EXISTS', `member ${input.memberId} already exists`);
+          throw err;
+        }
+        return stamped;
+      });
       remember(doc);
       if (doc.birthday) await repo.claimOnce(doc._id, 'birthday', now);
       const member = toMemberView(doc);
@@ -95,10 +101,10 @@ export function membersService(deps: { repo: MembersRepository; clock: Clock; de
     },
 
     /**
-     * Changes a member's profile or status within what the caller's role may change; the birthday can be set once.
-     * Errors: 403 FORBIDDEN (a field the role may not change), 404 NOT_FOUND, 409 BIRTHDAY_ALREADY_SET.
+     * Changes a member's profile or status within what the caller's role may change (audited when ops do); the birthday
+     * can be set once. Errors: 403 FORBIDDEN (a field the role may not change), 404 NOT_FOUND, 409 BIRTHDAY_ALREADY_SET.
      */
-    async updateMember(caller: Caller, memberId: string, patch: UpdateMemberInput): Promise<MemberView> {
+    async updateMember(caller: Caller, memberId: string, patch: UpdateMemberInput, requestId?: string): Promise<MemberView> {
       const refused = (Object.keys(patch) as Array<keyof UpdateMemberInput>).filter((k) => !changeable[caller.role].has(k));
       if (refused.length > 0) throw forbidden(`role ${caller.role} may not change ${refused.join(', ')}`);
       const current = await load(memberId);
@@ -109,13 +115,14 @@ export function membersService(deps: { repo: MembersRepository; clock: Clock; de
           throw conflict('BIRTHDAY_ALREADY_SET', 'the birthday can be set only once; ask support to correct it');
         }
       }
-      const updated = await repo.update(memberId, { ...patch, updatedAt: now });
-      if (!updated) throw notFound('member');
+      const before = Object.fromEntries(Object.keys(patch).map((k) => [k, current[k as keyof MemberDoc]]));
+      const change = { kind: 'member.update', actor: caller, action: 'member.update', target: { type: 'member', id: memberId }, before, after: patch, requestId, replaces: current.auditId };
+      const updated = await deps.audit.audited(change, async (auditId) => {
+        const doc = await repo.update(memberId, { ...patch, updatedAt: now, ...(auditId ? { auditId } : {}) });
+        if (!doc) throw notFound('member');
+        return doc;
+      });
       remember(updated);
-      if (caller.role === 'ops') {
-        const before = Object.fromEntries(Object.keys(patch).map((k) => [k, current[k as keyof MemberDoc]]));
-        await deps.audit({ actor: caller, action: 'member.update', target: { type: 'member', id: memberId }, before, after: patch });
-      }
       return toMemberView(updated);
     },
 

@@ -3,7 +3,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { Faults } from '../../platform/faults.js';
 import type { Route } from '../../platform/http/route.js';
 import type { Sweeper } from '../../platform/sweeper.js';
-import type { RecordAudit } from '../audit/index.js';
+import type { AuditTrail } from '../audit/index.js';
 import type { LedgerService } from '../ledger/index.js';
 import type { MembersService } from '../members/index.js';
 import { referralBinding } from './binding.js';
@@ -21,7 +21,7 @@ export { maskName, newReferralCode, REFERRAL_ALPHABET, REFERRAL_CODE_LENGTH } fr
 export type ReferralsDeps = {
   db: Connection;
   clock: Clock;
-  audit: RecordAudit;
+  audit: AuditTrail;
   members: MembersService;
   points: LedgerService;
   grants: GrantPort;

@@ -2,7 +2,7 @@ import { cachedFor } from '../../platform/cache.js';
 import type { Clock } from '../../platform/clock.js';
 import { AppError, validationFailed } from '../../platform/errors.js';
 import type { Caller } from '../../platform/http/route.js';
-import type { RecordAudit } from '../audit/index.js';
+import type { AuditTrail } from '../audit/index.js';
 import type { ProgramDoc, ReferralsRepository } from './referrals.model.js';
 import type { ProgramInput } from './referrals.schemas.js';
 
@@ -21,7 +21,7 @@ const DEFAULT_PROGRAM: ProgramDoc = {
 };
 
 export const toProgramView = (p: ProgramDoc) => {
-  const { _id, updatedAt, actor: _actor, ...program } = p;
+  const { _id, updatedAt, actor: _actor, auditId: _auditId, ...program } = p;
   return { ...program, version: _id, updatedAt: _id === 0 ? null : updatedAt.toISOString() };
 };
 
@@ -30,7 +30,7 @@ export const toProgramView = (p: ProgramDoc) => {
  * referral keeps the version it was bound under (its qualifying event, rewards, hold period), while caps, milestones
  * and fraud thresholds are read from the newest version when they are applied.
  */
-export function referralPrograms(deps: { repo: ReferralsRepository; clock: Clock; audit: RecordAudit; benefitExists: (code: string) => Promise<boolean> }) {
+export function referralPrograms(deps: { repo: ReferralsRepository; clock: Clock; audit: AuditTrail; benefitExists: (code: string) => Promise<boolean> }) {
   const { repo } = deps;
   let knownVersion = 0;
   /** Versions are immutable: once read, kept. */
@@ -48,6 +48,16 @@ export function referralPrograms(deps: { repo: ReferralsRepository; clock: Clock
   }
   /** Every qualifying event reads the program, so it is served from memory for up to 2 s, as earning rules are. */
   const cached = cachedFor(2000, newest);
+
+  const programTarget = (version: number) => ({ type: 'referral-program', id: String(version) });
+  // A save committed when a version after the newest it saw carries its audit id.
+  deps.audit.check('referral-program.put', async (intent) => {
+    for (let v = Number(intent.hint.after); ; v++) {
+      const doc = await repo.nextProgram(v);
+      if (!doc) return undefined;
+      if (doc.auditId === intent.id) return { target: programTarget(doc._id), before: toProgramView((await repo.program(v)) ?? DEFAULT_PROGRAM), after: toProgramView(doc) };
+    }
+  });
 
   return {
     /** The program in force (up to 2 s old on instances other than the one that saved it). */
@@ -72,17 +82,26 @@ export function referralPrograms(deps: { repo: ReferralsRepository; clock: Clock
         const code = input.rewards[side].benefitCode;
         if (code && !(await deps.benefitExists(code))) throw validationFailed([{ path: `body.rewards.${side}.benefitCode`, message: `no benefit ${code} in the catalogue` }]);
       }
-      for (let attempt = 0; attempt < 10; attempt++) {
-        const before = await newest();
-        const doc: ProgramDoc = { ...input, _id: before._id + 1, updatedAt: deps.clock.now(), actor: `${caller.role}:${caller.sub}` };
-        if (await repo.insertProgram(doc)) {
-          versions.set(doc._id, doc);
-          cached.invalidate();
-          await deps.audit({ id: `referrals.program:${doc._id}`, actor: caller, action: 'referral-program.update', target: { type: 'referral-program', id: String(doc._id) }, before: toProgramView(before), after: toProgramView(doc), requestId });
-          return doc;
+      const known = await newest();
+      const change = {
+        kind: 'referral-program.put', actor: caller, action: 'referral-program.update', target: programTarget(known._id + 1), before: toProgramView(known), after: input,
+        requestId, hint: { after: known._id },
+        outcome: (saved: { doc: ProgramDoc; before: ProgramDoc }) => ({ target: programTarget(saved.doc._id), before: toProgramView(saved.before), after: toProgramView(saved.doc) }),
+      };
+      const { doc } = await deps.audit.audited(change, async (auditId) => {
+        let before = known;
+        for (let attempt = 0; attempt < 10; attempt++) {
+          const doc: ProgramDoc = { ...input, _id: before._id + 1, updatedAt: deps.clock.now(), actor: `${caller.role}:${caller.sub}`, ...(auditId ? { auditId } : {}) };
+          if (await repo.insertProgram(doc)) {
+            versions.set(doc._id, doc);
+            cached.invalidate();
+            return { doc, before };
+          }
+          before = await newest();
         }
-      }
-      throw new AppError(503, 'CONTENTION', 'the referral program is being changed concurrently; retry');
+        throw new AppError(503, 'CONTENTION', 'the referral program is being changed concurrently; retry');
+      });
+      return doc;
     },
   };
 }

@@ -7,7 +7,8 @@ import type { Clock } from '../../platform/clock.js';
 import type { ProgramInput } from './referrals.schemas.js';
 
 /** A program version: every PUT inserts the next one, so two saves cannot claim one version (like tier ladders). */
-export type ProgramDoc = ProgramInput & { _id: number; updatedAt: Date; actor: string };
+/** `auditId`: the audit id of the ops write that saved this version (docs/DECISIONS.md, "Audit"). */
+export type ProgramDoc = ProgramInput & { _id: number; updatedAt: Date; actor: string; auditId?: string };
 /** A code's owner, `_id = code`. Valid only while the owner's `MemberCodeDoc` names it (a lost race leaves a dead code). */
 export type CodeDoc = { _id: string; memberId: string; at: Date };
 /** A member's code, `_id = memberId`: the first insert wins, and every reader sees that one. */

@@ -4,7 +4,7 @@ import { AppError, conflict, notFound, validationFailed } from '../../platform/e
 import { noFaults, type Faults } from '../../platform/faults.js';
 import type { Caller } from '../../platform/http/route.js';
 import type { Sweeper } from '../../platform/sweeper.js';
-import type { RecordAudit } from '../audit/index.js';
+import type { AuditTrail } from '../audit/index.js';
 import type { EventInput, ReferralEffect, ReferralProgress } from '../events/index.js';
 import { derivedOpId } from '../ledger/index.js';
 import type { MembersService, RegistrationListener } from '../members/index.js';
@@ -26,7 +26,7 @@ const LIST_BATCHES = 10;
 export type ReferralsDeps = {
   repo: ReferralsRepository;
   clock: Clock;
-  audit: RecordAudit;
+  audit: AuditTrail;
   members: MembersService;
   programs: ReferralPrograms;
   binding: ReferralBinding;
@@ -56,6 +56,12 @@ const refundReasons = { reversed: null, rejected: 'the qualifying order was refu
 export function referralsService(deps: ReferralsDeps) {
   const { repo, clock, binding, rewards } = deps;
   const { counters } = repo;
+  // A decision committed when the referral's one decision step is the intent's, by its actor.
+  deps.audit.check('referral.decide', async (intent) => {
+    const decision = (await repo.load(intent.target.id))?.decision;
+    const mine = decision?.outcome === (intent.after as { outcome: string }).outcome && decision.by === `${intent.actor.role}:${intent.actor.sub}`;
+    return mine ? {} : undefined;
+  });
   const faults = deps.faults ?? noFaults;
 
   deps.sweeper.on(KIND_DRIVE, async (record) => {
@@ -229,14 +235,16 @@ export function referralsService(deps: ReferralsDeps) {
       if (outcome === 'approved') await Promise.all([deps.members.assertActive(invitee), deps.members.assertActive(r.binding.referrer)]);
       const dueId = `${KIND_DRIVE}|${invitee}|decision`;
       if (outcome === 'approved') await deps.sweeper.owe([{ _id: dueId, kind: KIND_DRIVE, memberId: invitee, dueAt: new Date(clock.now().getTime() + DRIVE_GRACE_MS), data: {} }]);
-      const { step } = await repo.commitStep(invitee, { step: 'decision', outcome, note: note ?? null, by: `${caller.role}:${caller.sub}`, at: clock.now() });
-      if (step.outcome !== outcome) {
-        deps.sweeper.discharge(dueId);
-        throw decided(step);
-      }
-      await deps.audit({
-        id: `referrals.decision:${invitee}`, actor: caller, action: outcome === 'approved' ? 'referral.approve' : 'referral.reject',
-        target: { type: 'referral', id: invitee }, before: { state: 'review', reasons: route.reasons }, after: { outcome, note: step.note }, requestId,
+      const change = {
+        kind: 'referral.decide', key: invitee, actor: caller, action: outcome === 'approved' ? 'referral.approve' : 'referral.reject',
+        target: { type: 'referral', id: invitee }, before: { state: 'review', reasons: route.reasons }, after: { outcome, note: note ?? null }, reason: note, requestId,
+      };
+      await deps.audit.audited(change, async () => {
+        const { step } = await repo.commitStep(invitee, { step: 'decision', outcome, note: note ?? null, by: `${caller.role}:${caller.sub}`, at: clock.now() });
+        if (step.outcome !== outcome) {
+          deps.sweeper.discharge(dueId);
+          throw decided(step);
+        }
       });
       if (outcome === 'approved') {
         await rewards.drive(invitee, caller, true);

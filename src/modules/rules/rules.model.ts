@@ -4,7 +4,8 @@ import { ensureCollection, insertOnce } from '../../platform/db/connection.js';
 import { lastOfRun } from '../../platform/db/last-of-run.js';
 import type { Rule } from './rules.evaluate.js';
 
-export type RuleDoc = Rule & { _id: string; createdAt: Date; updatedAt: Date };
+/** `auditId`: the audit id of the ops write that saved it (docs/DECISIONS.md, "Audit"). */
+export type RuleDoc = Rule & { _id: string; createdAt: Date; updatedAt: Date; auditId?: string };
 
 /** Parallel reads when a retried event looks for the cap slot it may already hold. */
 const SCAN_BATCH = 32;

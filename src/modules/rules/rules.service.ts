@@ -3,7 +3,7 @@ import { cachedFor } from '../../platform/cache.js';
 import type { Clock } from '../../platform/clock.js';
 import { notFound } from '../../platform/errors.js';
 import type { Caller } from '../../platform/http/route.js';
-import type { RecordAudit } from '../audit/index.js';
+import type { AuditTrail } from '../audit/index.js';
 import { evaluateRule, type Evaluation, type MemberContext, type Rule, type RuleEvent } from './rules.evaluate.js';
 import type { RuleDoc, RulesRepository } from './rules.model.js';
 import type { RuleInput } from './rules.schemas.js';
@@ -12,11 +12,11 @@ import type { RuleInput } from './rules.schemas.js';
 const CACHE_MS = 2000;
 
 export const toRuleView = (d: RuleDoc) => {
-  const { _id, createdAt, updatedAt, ...rule } = d;
+  const { _id, createdAt, updatedAt, auditId: _auditId, ...rule } = d;
   return { ...rule, code: _id, createdAt: createdAt.toISOString(), updatedAt: updatedAt.toISOString() };
 };
 
-export function rulesService(deps: { repo: RulesRepository; clock: Clock; audit: RecordAudit; programTimezone: string }) {
+export function rulesService(deps: { repo: RulesRepository; clock: Clock; audit: AuditTrail; programTimezone: string }) {
   const { repo, clock } = deps;
   const activeRules = cachedFor(CACHE_MS, () => repo.all());
 
@@ -26,15 +26,19 @@ export function rulesService(deps: { repo: RulesRepository; clock: Clock; audit:
       const before = await repo.get(code);
       const now = clock.now();
       const rule: RuleDoc = { ...input, code, _id: code, createdAt: before?.createdAt ?? now, updatedAt: now };
-      await repo.save(rule);
-      activeRules.invalidate();
-      await deps.audit({
+      const change = {
+        kind: 'earning-rule.put',
         actor: caller,
         action: before ? 'earning-rule.update' : 'earning-rule.create',
         target: { type: 'earning-rule', id: code },
         before: before ? toRuleView(before) : null,
         after: toRuleView(rule),
         requestId,
+        replaces: before?.auditId,
+      };
+      await deps.audit.audited(change, async (auditId) => {
+        await repo.save(auditId ? { ...rule, auditId } : rule);
+        activeRules.invalidate();
       });
       return { rule, created: !before };
     },

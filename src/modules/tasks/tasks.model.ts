@@ -4,7 +4,14 @@ import { ensureCollection, insertOnce } from '../../platform/db/connection.js';
 import { lastOfRun } from '../../platform/db/last-of-run.js';
 import type { Task } from './tasks.evaluate.js';
 
-export type TaskDoc = Task & { _id: string; createdAt: Date; updatedAt: Date };
+/** `auditId`: the audit id of the ops write that saved it (docs/DECISIONS.md, "Audit"). */
+export type TaskDoc = Task & { _id: string; createdAt: Date; updatedAt: Date; auditId?: string };
+/**
+ * What a deletion leaves under the task's code: the stamp of the ops write that deleted it, so a deletion whose request
+ * died before its audit record can be told from one that never happened (docs/DECISIONS.md, "Audit").
+ */
+type TombstoneDoc = { _id: string; deletedAt: Date; auditId?: string };
+const isTombstone = (d: TaskDoc | TombstoneDoc): d is TombstoneDoc => 'deletedAt' in d;
 export type Reward = { points: number; growth: number; badge: { code: string; name: string } | null };
 /** One matching event counted: slot n of a (task, member, period) counter, `_id = <task>|<member>|<period>#<n>`. */
 export type SlotDoc = { _id: string; eventScope: string; at: Date };
@@ -28,7 +35,7 @@ export function tasksRepository(db: Connection) {
     payouts: db.model('TaskPayout', new Schema({}, { collection: 'task_payouts', strict: false, versionKey: false })),
     badges: db.model('Badge', new Schema({}, { collection: 'badges', strict: false, versionKey: false })),
   };
-  const tasks = models.tasks.collection as unknown as Collection<TaskDoc>;
+  const tasks = models.tasks.collection as unknown as Collection<TaskDoc | TombstoneDoc>;
   const badgeCodes = models.badgeCodes.collection as unknown as Collection<{ _id: string; at: Date }>;
   const slots = models.slots.collection as unknown as Collection<SlotDoc>;
   const payouts = models.payouts.collection as unknown as Collection<PayoutDoc>;
@@ -39,13 +46,19 @@ export function tasksRepository(db: Connection) {
     async init() {
       for (const m of Object.values(models)) await ensureCollection(m);
     },
-    get: (code: string) => tasks.findOne({ _id: code }),
-    all: () => tasks.find({}).sort({ _id: 1 }).toArray(),
+    /** The task and the audit id of the last ops write under its code (a deletion's too): `task` is null when there is none. */
+    async get(code: string): Promise<{ task: TaskDoc | null; auditId: string | undefined }> {
+      const doc = await tasks.findOne({ _id: code });
+      return { task: doc && !isTombstone(doc) ? doc : null, auditId: doc?.auditId };
+    },
+    all: () => tasks.find({ deletedAt: { $exists: false } }).sort({ _id: 1 }).toArray() as Promise<TaskDoc[]>,
     /** Tasks are configuration written by ops: last write wins, and every write is audited. */
     async save(doc: TaskDoc): Promise<void> {
       await tasks.replaceOne({ _id: doc._id }, doc, { upsert: true });
     },
-    remove: (code: string) => tasks.deleteOne({ _id: code }).then(() => undefined),
+    async remove(code: string, at: Date, auditId: string | undefined): Promise<void> {
+      await (tasks as Collection<TombstoneDoc>).replaceOne({ _id: code }, { deletedAt: at, ...(auditId ? { auditId } : {}) });
+    },
     /** Remembers a badge code for good (a later edit or deletion of its task does not hide badges already awarded). */
     addBadgeCode: (code: string, at: Date) => insertOnce(badgeCodes, { _id: code, at }),
     badgeCodes: async () => (await badgeCodes.find({}).toArray()).map((d) => d._id),

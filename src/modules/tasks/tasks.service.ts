@@ -3,7 +3,7 @@ import type { Clock } from '../../platform/clock.js';
 import { notFound } from '../../platform/errors.js';
 import { noFaults, type Faults } from '../../platform/faults.js';
 import type { Caller } from '../../platform/http/route.js';
-import type { RecordAudit } from '../audit/index.js';
+import type { AuditTrail } from '../audit/index.js';
 import type { TaskEffect, TaskProgress } from '../events/index.js';
 import { derivedOpId, type LedgerService } from '../ledger/index.js';
 import type { MembersService } from '../members/index.js';
@@ -19,7 +19,7 @@ const SWEEP_GRACE_MS = 60_000;
 const KIND_PAY = 'task.pay';
 
 export const toTaskView = (d: TaskDoc) => {
-  const { _id, createdAt, updatedAt, ...task } = d;
+  const { _id, createdAt, updatedAt, auditId: _auditId, ...task } = d;
   return { ...task, code: _id, createdAt: createdAt.toISOString(), updatedAt: updatedAt.toISOString() };
 };
 
@@ -28,7 +28,7 @@ const rewardOf = (t: TaskDoc): Reward => ({ points: t.reward.points ?? 0, growth
 export type TasksDeps = {
   repo: TasksRepository;
   clock: Clock;
-  audit: RecordAudit;
+  audit: AuditTrail;
   points: LedgerService;
   growth: LedgerService;
   members: MembersService;
@@ -110,28 +110,32 @@ export function tasksService(deps: TasksDeps) {
   return {
     /** Creates or replaces a task (audited). Returns whether it was created. */
     async putTask(caller: Caller, code: string, input: TaskInput, requestId: string): Promise<{ task: TaskDoc; created: boolean }> {
-      const before = await repo.get(code);
+      const { task: before, auditId: replaces } = await repo.get(code);
       const now = clock.now();
       // The badge code is catalogued before the task can award it, so the member summary always knows where to look.
       if (input.reward.badge) await repo.addBadgeCode(input.reward.badge.code, now);
       const task: TaskDoc = { ...input, code, _id: code, createdAt: before?.createdAt ?? now, updatedAt: now };
-      await repo.save(task);
-      definitions.invalidate();
-      badgeCodes.invalidate();
-      await deps.audit({
+      const change = {
+        kind: 'task.put',
         actor: caller,
         action: before ? 'task.update' : 'task.create',
         target: { type: 'task', id: code },
         before: before ? toTaskView(before) : null,
         after: toTaskView(task),
         requestId,
+        replaces,
+      };
+      await deps.audit.audited(change, async (auditId) => {
+        await repo.save(auditId ? { ...task, auditId } : task);
+        definitions.invalidate();
+        badgeCodes.invalidate();
       });
       return { task, created: !before };
     },
 
     /** Errors: 404 NOT_FOUND. */
     async getTask(code: string): Promise<TaskDoc> {
-      const task = await repo.get(code);
+      const { task } = await repo.get(code);
       if (!task) throw notFound('task');
       return task;
     },
@@ -140,11 +144,13 @@ export function tasksService(deps: TasksDeps) {
 
     /** Deletes a task (audited); progress, payouts and badges already awarded stay. Errors: 404 NOT_FOUND. */
     async deleteTask(caller: Caller, code: string, requestId: string): Promise<void> {
-      const before = await repo.get(code);
+      const { task: before, auditId: replaces } = await repo.get(code);
       if (!before) throw notFound('task');
-      await repo.remove(code);
-      definitions.invalidate();
-      await deps.audit({ actor: caller, action: 'task.delete', target: { type: 'task', id: code }, before: toTaskView(before), after: null, requestId });
+      const change = { kind: 'task.delete', actor: caller, action: 'task.delete', target: { type: 'task', id: code }, before: toTaskView(before), after: null, requestId, replaces };
+      await deps.audit.audited(change, async (auditId) => {
+        await repo.remove(code, clock.now(), auditId);
+        definitions.invalidate();
+      });
     },
 
     /** The events pipeline's hook: advances every active task the event counts for, in code order. */

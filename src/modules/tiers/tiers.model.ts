@@ -4,8 +4,11 @@ import { cachedFor } from '../../platform/cache.js';
 import { ensureCollection, insertOnce } from '../../platform/db/connection.js';
 import type { LadderInput } from './tiers.schemas.js';
 
-/** A ladder version: every PUT inserts the next version, so concurrent changes cannot both claim one. */
-export type LadderDoc = LadderInput & { _id: number; updatedAt: Date; actor: string };
+/**
+ * A ladder version: every PUT inserts the next version, so concurrent changes cannot both claim one. `auditId`: the
+ * audit id of the ops write that saved it (docs/DECISIONS.md, "Audit").
+ */
+export type LadderDoc = LadderInput & { _id: number; updatedAt: Date; actor: string; auditId?: string };
 /** One tier change of a member; `_id` is `<memberId>:<seq>`, so two racing changes cannot both be the next. */
 export type TierChangeDoc = {
   _id: string;
@@ -55,6 +58,8 @@ export function tiersRepository(db: Connection) {
     currentLadder: () => ladder.get(),
     /** The newest ladder in the database, for decisions that write (the next version, a re-evaluation). */
     latestLadder: newestLadder,
+    /** One version, null when it does not exist (yet). */
+    ladderVersion: (version: number) => ladders.findOne({ _id: version }),
     /** Inserts the next version; false when another writer took it first. */
     async insertLadder(doc: LadderDoc): Promise<boolean> {
       const inserted = await insertOnce(ladders, doc);

@@ -32,7 +32,7 @@ export function tiersRoutes(tiers: TiersService): Route[] {
       handler: async () => ({ status: 200, body: { ladder: toLadderView(await tiers.getLadder()) } }),
     }),
     defineRoute({
-      method: 'post', path: '/v1/admin/tiers/preview', tag: 'tiers', auth: ['ops'],
+      method: 'post', path: '/v1/admin/tiers/preview', tag: 'tiers', auth: ['ops'], readOnly: true,
       summary: 'How many members each tier would hold today with this ladder (or the current one); changes nobody',
       request: { body: z.object({ ladder: ladderBody.optional() }).strict().default({}) },
       responses: { 200: { description: 'counts per tier', schema: z.object({ members: z.number().int(), counts: z.record(z.string(), z.number().int()) }) } },

@@ -3,7 +3,7 @@ import type { Clock } from '../../platform/clock.js';
 import { AppError } from '../../platform/errors.js';
 import type { Caller } from '../../platform/http/route.js';
 import type { JobRunner } from '../../platform/jobs.js';
-import type { RecordAudit } from '../audit/index.js';
+import type { AuditTrail } from '../audit/index.js';
 import { spendable, type LedgerService } from '../ledger/index.js';
 import type { MembersService } from '../members/index.js';
 import type { LadderDoc, TierChangeDoc, TiersRepository } from './tiers.model.js';
@@ -40,7 +40,7 @@ export function assignPercentiles(ladder: LadderInput, growthByMember: Array<{ m
 export type TiersDeps = {
   repo: TiersRepository;
   clock: Clock;
-  audit: RecordAudit;
+  audit: AuditTrail;
   growth: LedgerService;
   members: MembersService;
   programTimezone: string;
@@ -56,8 +56,20 @@ export type TierReachedListener = {
   after: (memberId: string, tier: string, benefitCode: string) => Promise<void>;
 };
 
+const ladderTarget = (version: number) => ({ type: 'tier-ladder', id: String(version) });
+/** A ladder as its audit record shows it. */
+const ladderAudit = (d: LadderDoc | null) => (d ? { version: d._id, tiers: d.tiers, policy: d.policy } : null);
+
 export function tiersService(deps: TiersDeps) {
   const { repo, clock } = deps;
+  // A ladder save committed when a version after the newest it saw carries its audit id.
+  deps.audit.check('tier-ladder.put', async (intent) => {
+    for (let v = Number(intent.hint.after) + 1; ; v++) {
+      const doc = await repo.ladderVersion(v);
+      if (!doc) return undefined;
+      if (doc.auditId === intent.id) return { target: ladderTarget(v), before: ladderAudit(await repo.ladderVersion(v - 1)), after: ladderAudit(doc) };
+    }
+  });
   const DAY = 86_400_000;
   const reachedListeners: TierReachedListener[] = [];
 
@@ -162,15 +174,23 @@ export function tiersService(deps: TiersDeps) {
      * Errors: 503 CONTENTION when other writers take the next version ten times in a row.
      */
     async putLadder(caller: Caller, input: LadderInput, requestId: string): Promise<LadderDoc> {
-      for (let attempt = 0; attempt < 10; attempt++) {
-        const before = await repo.latestLadder();
-        const doc: LadderDoc = { ...input, _id: (before?._id ?? 0) + 1, updatedAt: clock.now(), actor: `${caller.role}:${caller.sub}` };
-        if (await repo.insertLadder(doc)) {
-          await deps.audit({ id: `tiers.ladder:${doc._id}`, actor: caller, action: 'tiers.ladder', target: { type: 'tier-ladder', id: String(doc._id) }, before, after: input, requestId });
-          return doc;
+      const known = await repo.latestLadder();
+      const from = known?._id ?? 0;
+      const change = {
+        kind: 'tier-ladder.put', actor: caller, action: 'tier-ladder.update', target: ladderTarget(from + 1), before: ladderAudit(known), after: input, requestId,
+        hint: { after: from },
+        outcome: (saved: { doc: LadderDoc; before: LadderDoc | null }) => ({ target: ladderTarget(saved.doc._id), before: ladderAudit(saved.before), after: ladderAudit(saved.doc) }),
+      };
+      const { doc } = await deps.audit.audited(change, async (auditId) => {
+        let before = known;
+        for (let attempt = 0; attempt < 10; attempt++) {
+          const doc: LadderDoc = { ...input, _id: (before?._id ?? 0) + 1, updatedAt: clock.now(), actor: `${caller.role}:${caller.sub}`, ...(auditId ? { auditId } : {}) };
+          if (await repo.insertLadder(doc)) return { doc, before };
+          before = await repo.latestLadder();
         }
-      }
-      throw new AppError(503, 'CONTENTION', 'the ladder is being changed concurrently; retry');
+        throw new AppError(503, 'CONTENTION', 'the ladder is being changed concurrently; retry');
+      });
+      return doc;
     },
 
     getLadder: () => repo.currentLadder(),

@@ -48,6 +48,12 @@ export type RouteDef<P, Q, B> = {
   idempotent?: boolean | { keyFrom: (body: unknown) => string };
   /** Default: `none` for public routes, else the caller's role (the routes of GROUPS_BY_PATH excepted). */
   rateLimit?: RateLimitGroup;
+  /**
+   * A POST that changes nothing (a preview, a dry run): shown as `x-read-only` in the OpenAPI document, so readers and
+   * the audit coverage test know it writes no audit record. Every other PUT, POST, PATCH and DELETE an ops caller can
+   * send is an audited mutation (docs/DECISIONS.md, "Audit").
+   */
+  readOnly?: true;
   handler: (input: RouteInput<P, Q, B>) => Promise<RouteResult> | RouteResult;
 };
 
