@@ -62,7 +62,7 @@ async function startServer(uri: string, env: Record<string, string>): Promise<Se
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts/lib/bench-server.ts')], {
     cwd: repoRoot,
     stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, MONGODB_URI: uri, MONGODB_DB_NAME: dbName, JWT_SECRET: secret, JWT_ALGORITHM: 'HS256', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', NODE_ENV: 'production', ...env },
+    env: { ...process.env, MONGODB_URI: uri, MONGODB_DB_NAME: dbName, JWT_SECRET: secret, REFERRAL_HASH_KEY: secret, JWT_ALGORITHM: 'HS256', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', NODE_ENV: 'production', ...env },
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
