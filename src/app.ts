@@ -9,9 +9,13 @@ import { createGrowthLedger, createLedgerModule } from './modules/ledger/index.j
 import { createMembersModule } from './modules/members/index.js';
 import { createReferralsModule } from './modules/referrals/index.js';
 import { createRulesModule } from './modules/rules/index.js';
+import { createSegments } from './modules/segments/index.js';
+import { createRollupStore, createStatsModule } from './modules/stats/index.js';
 import { createTasksModule } from './modules/tasks/index.js';
 import { createTiersModule } from './modules/tiers/index.js';
+import { calendar } from './platform/calendar.js';
 import type { Clock } from './platform/clock.js';
+import { factStore } from './platform/facts.js';
 import { AppError } from './platform/errors.js';
 import type { Faults } from './platform/faults.js';
 import { idempotencyWrapper } from './platform/http/idempotency.js';
@@ -50,9 +54,13 @@ export function createApp(deps: AppDeps) {
   const faults = deps.faults ? { faults: deps.faults } : {};
   const metrics = createMetrics();
   const audit = createAuditModule({ db, clock });
-  const members = createMembersModule({ db, clock, defaultTimezone: config.defaultTimezone, audit: audit.record });
+  // Ops figures count on the program's calendar; each module writes its records' rollup facts (docs/ANALYTICS.md).
+  const programCalendar = calendar(config.ledger.programTimezone);
+  const facts = factStore(db, { calendar: programCalendar, logger, ...faults });
+  const rollups = createRollupStore({ db, facts, calendar: programCalendar });
+  const members = createMembersModule({ db, clock, defaultTimezone: config.defaultTimezone, audit: audit.record, facts });
   const sweeper = createSweeper(db, clock, logger);
-  const ledger = createLedgerModule({ db, clock, config, logger, metrics, members: members.service, sweeper, audit: audit.record, ...faults });
+  const ledger = createLedgerModule({ db, clock, config, logger, metrics, members: members.service, sweeper, audit: audit.record, facts, ...faults });
   const growth = createGrowthLedger({ db, clock, config, logger, metrics, members: members.service, sweeper, ...faults });
   const rules = createRulesModule({ db, clock, audit: audit.record, programTimezone: config.ledger.programTimezone });
   const liveness = createLiveness(db, logger);
@@ -66,7 +74,10 @@ export function createApp(deps: AppDeps) {
     programTimezone: config.ledger.programTimezone,
     jobs,
     logger,
+    facts,
   });
+  const baseTier = async () => (await tiers.service.getLadder())?.tiers[0]?.code ?? null;
+  const segments = createSegments({ rowsNow: rollups.reader.rowsNow, calendar: programCalendar, clock, activeDays: config.stats.activeDays, baseTier });
   const tasks = createTasksModule({
     db,
     clock,
@@ -92,6 +103,8 @@ export function createApp(deps: AppDeps) {
     logger,
     tiers: tiers.service,
     expiredPoints: config.benefits.expiredVoucherPoints,
+    facts,
+    segments,
     ...faults,
   });
   const referrals = createReferralsModule({
@@ -105,6 +118,7 @@ export function createApp(deps: AppDeps) {
     sweeper,
     config: config.referrals,
     programTimezone: config.ledger.programTimezone,
+    facts,
     ...faults,
   });
   const events = createEventsModule({
@@ -136,11 +150,34 @@ export function createApp(deps: AppDeps) {
     onGrowth: (memberId) => tiers.service.onGrowth(memberId),
     metrics,
     sweeper,
+    facts,
     ...faults,
+  });
+  const stats = createStatsModule({
+    rollups,
+    facts,
+    sources: [members.factSource, ledger.factSource, checkins.factSource, tiers.factSource, referrals.factSource, benefits.factSource],
+    calendar: programCalendar,
+    clock,
+    logger,
+    jobs,
+    activeDays: config.stats.activeDays,
+    baseTier,
+    catalogue: {
+      benefits: async () => {
+        const all = [];
+        for (let after: string | undefined, page; (page = await benefits.service.listBenefits({ limit: 100, ...(after ? { after } : {}) })); after = page.next) {
+          all.push(...page.items);
+          if (!page.next) break;
+        }
+        return all;
+      },
+      stockLeft: async (code) => (await benefits.stock.levels(code)).left,
+    },
   });
   const idempotency = idempotencyWrapper(db, clock, liveness, deps.faults);
 
-  const businessRoutes: Route[] = [...members.routes, ...ledger.routes, ...events.routes, ...checkins.routes, ...rules.routes, ...tiers.routes, ...tasks.routes, ...benefits.routes, ...referrals.routes, ...audit.routes];
+  const businessRoutes: Route[] = [...members.routes, ...ledger.routes, ...events.routes, ...checkins.routes, ...rules.routes, ...tiers.routes, ...tasks.routes, ...benefits.routes, ...referrals.routes, ...audit.routes, ...stats.routes, ...segments.routes];
   let document: object | undefined;
   const openapi = (): object => (document ??= buildOpenApiDocument(routes));
   const routes: Route[] = [...systemRoutes({ db, engine: deps.engine, metrics, timeoutMs: config.db.timeoutMs, openapi }), ...businessRoutes];
@@ -170,19 +207,19 @@ export function createApp(deps: AppDeps) {
   app.use(router.routes());
   app.use(router.allowedMethods());
 
-  const ready = Promise.all([sweeper.init(), members.init(), ledger.init(), growth.init(), rules.init(), tiers.init(), tasks.init(), benefits.init(), referrals.init(), jobs.init(), events.init(), checkins.init(), audit.init(), idempotency.init(), liveness.init()]).then(
+  const ready = Promise.all([facts.init(), rollups.init(), sweeper.init(), members.init(), ledger.init(), growth.init(), rules.init(), tiers.init(), tasks.init(), benefits.init(), referrals.init(), jobs.init(), events.init(), checkins.init(), audit.init(), idempotency.init(), liveness.init()]).then(
     () => liveness.start(),
   );
   return {
     app,
     ready,
     metrics,
-    services: { members: members.service, ledger: ledger.service, growth: growth.service, rules: rules.service, tiers: tiers.service, tasks: tasks.service, benefits: benefits.service, redemptions: benefits.redemptions, grants: benefits.grants, stock: benefits.stock, referrals: referrals.service, events: events.service, checkins: checkins.service },
+    services: { segments, members: members.service, ledger: ledger.service, growth: growth.service, rules: rules.service, tiers: tiers.service, tasks: tasks.service, benefits: benefits.service, redemptions: benefits.redemptions, grants: benefits.grants, stock: benefits.stock, referrals: referrals.service, events: events.service, checkins: checkins.service },
     openapi,
     /** Starts the background jobs (the sweeper, tier evaluation, purges); the returned stop waits for a sweep under way. */
     startJobs: () => {
       const stopSweeps = sweeper.start(config.ledger.sweepIntervalMs);
-      const stops = [tiers.startJobs(config.ledger.sweepIntervalMs), startPurges()];
+      const stops = [tiers.startJobs(config.ledger.sweepIntervalMs), startPurges(), stats.startJobs(config.stats.rollupIntervalMs)];
       return async () => {
         stops.forEach((stop) => stop());
         await stopSweeps();
@@ -190,6 +227,8 @@ export function createApp(deps: AppDeps) {
     },
     /** Does all due work now (lots, holds, interrupted flows), unclaimed: tests and operator commands. */
     sweep: () => sweeper.sweep(),
+    /** One rollup run now (docs/ANALYTICS.md): closes the days past their grace and rebuilds missing facts; tests and operator commands. */
+    rollup: () => stats.rollup(),
     /** One claimed tick of the sweeper's timer, as each process runs it every LEDGER_SWEEP_INTERVAL_MS. */
     sweepTick: (intervalMs: number) => sweeper.tick(intervalMs),
     purgeIdempotency,
@@ -198,7 +237,7 @@ export function createApp(deps: AppDeps) {
     /** Stops the heartbeat and says so, so other processes take over what this one leaves at once. Call before closing the db. */
     stop: () => liveness.stop(),
     /** Writes pending records (answers under idempotency keys, ledger account caches, check-in head hints); on shutdown and by tests. */
-    flush: () => Promise.all([idempotency.flush(), ledger.service.flush(), growth.service.flush(), checkins.service.flush(), sweeper.flush()]).then(() => undefined),
+    flush: () => Promise.all([idempotency.flush(), ledger.service.flush(), growth.service.flush(), checkins.service.flush(), sweeper.flush(), facts.flush()]).then(() => undefined),
   };
 }
 export type App = ReturnType<typeof createApp>;

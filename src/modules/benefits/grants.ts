@@ -11,7 +11,7 @@ import type { Logger } from '../../platform/logger.js';
 import type { DueRecord, Sweeper } from '../../platform/sweeper.js';
 import { derivedOpId } from '../ledger/index.js';
 import type { MembersService } from '../members/index.js';
-import { membersIn, type Segment } from '../segments/index.js';
+import type { Segment, SegmentsService } from '../segments/index.js';
 import type { Benefit } from './benefits.model.js';
 import { redemptionId, statusOf, type RedemptionDoc, type RedemptionsRepository } from './redemptions.model.js';
 import type { RedemptionsService } from './redemptions.service.js';
@@ -48,6 +48,8 @@ export type GrantsDeps = {
   redemptions: RedemptionsService;
   redemptionsRepo: RedemptionsRepository;
   getBenefit: (code: string) => Promise<Benefit>;
+  /** Who is in a lifecycle segment now (src/modules/segments). */
+  segments: Pick<SegmentsService, 'membersIn'>;
 };
 
 /**
@@ -169,7 +171,7 @@ export function benefitGrants(deps: GrantsDeps) {
       if (!grant) {
         await deps.getBenefit(input.benefitCode);
         const now = clock.now();
-        const members = input.segment ? await membersIn(deps.db, input.segment, now) : [...new Set(input.memberIds ?? [])].sort();
+        const members = input.segment ? await deps.segments.membersIn(input.segment, now) : [...new Set(input.memberIds ?? [])].sort();
         const count = Math.ceil(members.length / CHUNK);
         for (let c = 0; c < count; c++) await insertOnce(chunks, { _id: `${id}#${c}`, members: members.slice(c * CHUNK, (c + 1) * CHUNK) });
         const doc: GrantDoc = {

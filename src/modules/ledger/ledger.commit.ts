@@ -69,6 +69,8 @@ export type CommitDeps = {
   name: string;
   /** Where due lots and holds are recorded when they open (before the entry that opens them). */
   due: Pick<Sweeper, 'owe'>;
+  /** Told of each entry once it landed, with the state before it (the points ledger writes its rollup fact); must not throw. */
+  onCommitted?: (before: AccountState, entry: EntryDoc) => void;
 };
 
 /**
@@ -182,6 +184,7 @@ export function committer(deps: CommitDeps, queue: KeyedQueue) {
         fresh = true;
         continue;
       }
+      deps.onCommitted?.(head.state, entry);
       faults.at(`${command}:after-insert`);
       return { entry, replayed: false };
     }
