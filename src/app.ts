@@ -76,7 +76,8 @@ export function createApp(deps: AppDeps) {
     logger,
     facts,
   });
-  const baseTier = async () => (await tiers.service.getLadder())?.tiers[0]?.code ?? null;
+  const ladderTiers = async () => (await tiers.service.getLadder())?.tiers.map((t) => t.code) ?? [];
+  const baseTier = async () => (await ladderTiers())[0] ?? null;
   const segments = createSegments({ rowsNow: rollups.reader.rowsNow, calendar: programCalendar, clock, activeDays: config.stats.activeDays, baseTier });
   const tasks = createTasksModule({
     db,
@@ -162,7 +163,7 @@ export function createApp(deps: AppDeps) {
     logger,
     jobs,
     activeDays: config.stats.activeDays,
-    baseTier,
+    ladderTiers,
     catalogue: {
       benefits: async () => {
         const all = [];
@@ -174,6 +175,7 @@ export function createApp(deps: AppDeps) {
       },
       stockLeft: async (code) => (await benefits.stock.levels(code)).left,
     },
+    ...faults,
   });
   const idempotency = idempotencyWrapper(db, clock, liveness, deps.faults);
 

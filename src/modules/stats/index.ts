@@ -2,6 +2,7 @@ import type { Connection } from 'mongoose';
 import type { Calendar } from '../../platform/calendar.js';
 import type { Clock } from '../../platform/clock.js';
 import type { FactSource, FactStore } from '../../platform/facts.js';
+import type { Faults } from '../../platform/faults.js';
 import type { Route } from '../../platform/http/route.js';
 import type { JobRunner } from '../../platform/jobs.js';
 import type { Logger } from '../../platform/logger.js';
@@ -41,11 +42,13 @@ export function createStatsModule(deps: {
   logger: Logger;
   jobs: JobRunner;
   activeDays: number;
-  baseTier: () => Promise<string | null>;
+  ladderTiers: () => Promise<string[]>;
   catalogue: Catalogue;
+  /** Crash points for tests. */
+  faults?: Faults;
 }): { routes: Route[]; rollup: () => Promise<RollupResult>; startJobs: (intervalMs: number) => () => void } {
-  const rollup = rollupRunner({ repo: deps.rollups.repo, facts: deps.facts, sources: deps.sources, calendar: deps.calendar, clock: deps.clock, logger: deps.logger });
-  const service = statsService({ reader: deps.rollups.reader, calendar: deps.calendar, clock: deps.clock, activeDays: deps.activeDays, baseTier: deps.baseTier, catalogue: deps.catalogue });
+  const rollup = rollupRunner({ repo: deps.rollups.repo, facts: deps.facts, sources: deps.sources, calendar: deps.calendar, clock: deps.clock, logger: deps.logger, ...(deps.faults ? { faults: deps.faults } : {}) });
+  const service = statsService({ reader: deps.rollups.reader, calendar: deps.calendar, clock: deps.clock, activeDays: deps.activeDays, ladderTiers: deps.ladderTiers, catalogue: deps.catalogue });
   /** One run per interval across processes (claimed like any job); a run that finds nothing to close only repairs facts. */
   const claimedRun = (intervalMs: number) => {
     const key = String(Math.floor(deps.clock.now().getTime() / intervalMs));

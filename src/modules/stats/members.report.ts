@@ -4,11 +4,14 @@ import { asOfEnd, flowsOver, headerOf, intervalsOf, n } from './intervals.js';
 import type { StatsQuery } from './stats.schemas.js';
 import type { StatsView } from './view.js';
 
-/** Members without a tier change are in the ladder's first tier (`_base` in the rollup); without a ladder, in `none`. */
-function namedTiers(tiers: Record<string, number>, base: string | null): Record<string, number> {
-  const out: Record<string, number> = {};
+/**
+ * Members by tier, every tier of the ladder listed: those without a tier change are in its first tier (`_base` in the
+ * rollup), or in `none` without a ladder; a tier the ladder no longer has is listed while members are in it.
+ */
+function namedTiers(tiers: Record<string, number>, ladder: string[]): Record<string, number> {
+  const out: Record<string, number> = Object.fromEntries(ladder.map((code) => [code, 0]));
   for (const [code, count] of Object.entries(tiers)) {
-    const name = code === '_base' ? (base ?? 'none') : code;
+    const name = code === '_base' ? (ladder[0] ?? 'none') : code;
     out[name] = (out[name] ?? 0) + count;
   }
   return out;
@@ -18,7 +21,7 @@ function namedTiers(tiers: Record<string, number>, base: string | null): Record<
  * Members per interval (docs/ANALYTICS.md): new members, tier moves, and at each interval's end the members, their
  * tiers and the lifecycle counts (src/modules/segments); and the lifecycle counts now.
  */
-export async function membersReport(view: StatsView, q: StatsQuery, deps: { calendar: Calendar; activeDays: number; baseTier: string | null }, now: Date) {
+export async function membersReport(view: StatsView, q: StatsQuery, deps: { calendar: Calendar; activeDays: number; ladder: string[] }, now: Date) {
   const intervals = [];
   for (const iv of intervalsOf(q.from, q.to, q.interval)) {
     const f = flowsOver(view, iv);
@@ -30,7 +33,7 @@ export async function membersReport(view: StatsView, q: StatsQuery, deps: { cale
       atEnd: {
         asOf: asOfEnd(deps.calendar.startOf(addDays(iv.end, 1)), now),
         members: end.members,
-        tiers: namedTiers(end.tiers, deps.baseTier),
+        tiers: namedTiers(end.tiers, deps.ladder),
         lifecycle: lifecycleCounts(end.idle, deps.activeDays),
       },
     });

@@ -1,6 +1,7 @@
 import { addDays, type Calendar } from '../../platform/calendar.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Fact, FactSource, FactStore } from '../../platform/facts.js';
+import { noFaults, type Faults } from '../../platform/faults.js';
 import type { Logger } from '../../platform/logger.js';
 import { addFlows, applyToRows, emptyFlows, membersAtEnd, type DayData, type Flows, type MemberRow } from './days.js';
 import type { RollupRepository } from './rollup.model.js';
@@ -26,8 +27,9 @@ type Closing = { flows: Flows; x: Record<string, number>; members: Fact[] };
  * facts of closed days and old snapshots: a run that dies anywhere is re-run from the last complete snapshot and
  * writes the same documents (each insert is keyed by its day), so nothing is counted twice or lost.
  */
-export function rollupRunner(deps: { repo: RollupRepository; facts: FactStore; sources: FactSource[]; calendar: Calendar; clock: Clock; logger: Logger }) {
+export function rollupRunner(deps: { repo: RollupRepository; facts: FactStore; sources: FactSource[]; calendar: Calendar; clock: Clock; logger: Logger; faults?: Faults }) {
   const { repo, calendar } = deps;
+  const faults = deps.faults ?? noFaults;
 
   /** The last day whose end is CLOSE_GRACE_MS or more in the past. */
   const lastClosable = (now: Date) => addDays(calendar.dayOf(now.getTime() - CLOSE_GRACE_MS), -1);
@@ -91,7 +93,9 @@ export function rollupRunner(deps: { repo: RollupRepository; facts: FactStore; s
     if (closed.length > 0) {
       const last = closed[closed.length - 1] as string;
       const chunks = await repo.writeRows(last, rows);
+      faults.at('stats:rollup-after-rows');
       await repo.insertDays(docs);
+      faults.at('stats:rollup-after-days');
       await repo.markSnapshot({ day: last, chunks, expiring }, now);
       await deps.facts.deleteThrough(last);
       await repo.prune();

@@ -13,8 +13,8 @@ export type StatsDeps = {
   clock: Clock;
   /** ACTIVE_DAYS: how recent an activity makes a member active. */
   activeDays: number;
-  /** The ladder's first tier (members without a tier change are in it); null without a ladder. */
-  baseTier: () => Promise<string | null>;
+  /** The ladder's tier codes, bottom first (members without a tier change are in the first); none without a ladder. */
+  ladderTiers: () => Promise<string[]>;
   catalogue: Catalogue;
 };
 
@@ -34,8 +34,8 @@ export function statsService(deps: StatsDeps) {
       return pointsReport(view, q, calendar, now);
     },
     async members(q: StatsQuery) {
-      const [{ view, now }, baseTier] = await Promise.all([open(q), deps.baseTier()]);
-      return membersReport(view, q, { calendar, activeDays: deps.activeDays, baseTier }, now);
+      const [{ view, now }, ladder] = await Promise.all([open(q), deps.ladderTiers()]);
+      return membersReport(view, q, { calendar, activeDays: deps.activeDays, ladder }, now);
     },
     async checkins(q: StatsQuery) {
       const { view, now } = await open(q);
