@@ -28,12 +28,21 @@ export const IDLE_CAP = 90;
  */
 export type MemberRow = { reg: number | null; last: number; lastDay: number; tier: string | null; tierSeq: number };
 
-/** Applies a fact to the members' rows (facts of one day in any order: each field keeps its newest value). */
-export function applyToRows(rows: Map<string, MemberRow>, fact: Fact, day: string): void {
+/** The part of a fact the members' rows need (a rollup keeps only this of each day's facts). */
+export type MemberFact = Pick<Fact, 'member' | 'at' | 'registered' | 'active' | 'tier'>;
+export const memberPart = (f: Fact): MemberFact | undefined =>
+  f.member && (f.registered || f.active || f.tier) ? { member: f.member, at: f.at, registered: f.registered, active: f.active, tier: f.tier } : undefined;
+
+/**
+ * Applies a fact to the members' rows (facts of one day in any order: each field keeps its newest value). With `base`,
+ * `rows` is an overlay on it: a row is copied from the base before it changes, and the base is left as it is.
+ */
+export function applyToRows(rows: Map<string, MemberRow>, fact: MemberFact, day: string, base?: Map<string, MemberRow>): void {
   if (!fact.member || !(fact.registered || fact.active || fact.tier)) return;
   let row = rows.get(fact.member);
   if (!row) {
-    row = { reg: null, last: 0, lastDay: 0, tier: null, tierSeq: 0 };
+    const from = base?.get(fact.member);
+    row = from ? { ...from } : { reg: null, last: 0, lastDay: 0, tier: null, tierSeq: 0 };
     rows.set(fact.member, row);
   }
   const at = fact.at.getTime();
@@ -51,12 +60,18 @@ export function applyToRows(rows: Map<string, MemberRow>, fact: Fact, day: strin
 /** Where the members stood at the end of a day: how many, by tier (`_base`: no change yet), and by days idle. */
 export type MembersAtEnd = { members: number; tiers: Record<string, number>; idle: number[] };
 
-export function membersAtEnd(rows: Map<string, MemberRow>, day: string): MembersAtEnd {
+/** The rows of `overlay` over `base`: each member once, its overlay row if it has one. */
+export function* overlaid(base: Map<string, MemberRow>, overlay: Map<string, MemberRow>): Generator<[string, MemberRow]> {
+  for (const [id, row] of base) yield [id, overlay.get(id) ?? row];
+  for (const [id, row] of overlay) if (!base.has(id)) yield [id, row];
+}
+
+export function membersAtEnd(rows: Iterable<[string, MemberRow]>, day: string): MembersAtEnd {
   const today = dayNumber(day);
   const idle = new Array<number>(IDLE_CAP + 1).fill(0);
   const tiers: Record<string, number> = {};
   let members = 0;
-  for (const row of rows.values()) {
+  for (const [, row] of rows) {
     if (row.reg === null) continue; // activity seen before its registration's fact: counted once registered
     members++;
     const tier = row.tier ?? '_base';

@@ -3,7 +3,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { Fact, FactSource, FactStore } from '../../platform/facts.js';
 import { noFaults, type Faults } from '../../platform/faults.js';
 import type { Logger } from '../../platform/logger.js';
-import { addFlows, applyToRows, emptyFlows, membersAtEnd, type DayData, type Flows, type MemberRow } from './days.js';
+import { addFlows, applyToRows, emptyFlows, memberPart, membersAtEnd, type DayData, type Flows, type MemberFact, type MemberRow } from './days.js';
 import type { RollupRepository } from './rollup.model.js';
 
 /**
@@ -14,7 +14,7 @@ export const CLOSE_GRACE_MS = 60 * 60_000;
 
 export type RollupResult = { closed: string[]; factsRepaired: number; scannedFrom: string };
 
-type Closing = { flows: Flows; x: Record<string, number>; members: Fact[] };
+type Closing = { flows: Flows; x: Record<string, number>; members: MemberFact[] };
 
 /**
  * One rollup run (docs/ANALYTICS.md): rebuilds every fact of the records committed since the last closed day from the
@@ -69,7 +69,8 @@ export function rollupRunner(deps: { repo: RollupRepository; facts: FactStore; s
         if (!c) closing.set(day, (c = { flows: emptyFlows(), x: {}, members: [] }));
         addFlows(c.flows, fact);
         for (const [at, n] of Object.entries(fact.x ?? {})) c.x[at] = (c.x[at] ?? 0) + n;
-        if (fact.member && (fact.registered || fact.active || fact.tier)) c.members.push(fact);
+        const part = memberPart(fact);
+        if (part) c.members.push(part);
       }
     }
     const factsRepaired = missing.length > 0 ? await deps.facts.insertMissing(missing) : 0;

@@ -1,6 +1,6 @@
 import type { Calendar } from '../../platform/calendar.js';
 import type { Fact, FactStore } from '../../platform/facts.js';
-import { addFlows, applyToRows, emptyFlows, membersAtEnd, type DayData, type Flows, type MemberRow, type MembersAtEnd } from './days.js';
+import { addFlows, applyToRows, emptyFlows, membersAtEnd, overlaid, type DayData, type Flows, type MemberRow, type MembersAtEnd } from './days.js';
 import type { RollupRepository } from './rollup.model.js';
 
 /**
@@ -35,12 +35,15 @@ export function statsReader(deps: { repo: RollupRepository; facts: FactStore; ca
     throw new Error('the newest rollup snapshot keeps changing under the reader');
   }
 
-  /** Rows as of the end of `day`: the newest snapshot's, moved on by the stored facts of the days after it. */
+  /**
+   * Rows as of the end of `day`: the newest snapshot's, moved on by the stored facts of the days after it (the rows
+   * those facts change, over the snapshot's, which stay as they are).
+   */
   async function rowsThrough(stored: Array<{ day: string; fact: Fact }>, day: string, snapshot?: Awaited<ReturnType<typeof snapshotRows>>) {
     const s = snapshot ?? (await snapshotRows());
-    const rows = new Map([...s.rows].map(([id, r]) => [id, { ...r }]));
-    for (const f of stored) if ((s.day === null || f.day > s.day) && f.day <= day) applyToRows(rows, f.fact, f.day);
-    return rows;
+    const overlay = new Map<string, MemberRow>();
+    for (const f of stored) if ((s.day === null || f.day > s.day) && f.day <= day) applyToRows(overlay, f.fact, f.day, s.rows);
+    return overlaid(s.rows, overlay);
   }
 
   return {
@@ -48,7 +51,7 @@ export function statsReader(deps: { repo: RollupRepository; facts: FactStore; ca
     async rowsNow(): Promise<Map<string, MemberRow>> {
       await deps.facts.flush();
       const stored = await deps.facts.all();
-      return rowsThrough(stored, '9999-12-31');
+      return new Map(await rowsThrough(stored, '9999-12-31'));
     },
 
     /** Reads what a report over [from, to] needs, as of `now`. */
@@ -86,7 +89,12 @@ export function statsReader(deps: { repo: RollupRepository; facts: FactStore; ca
         return closedThrough ? (docs.get(closedThrough) ?? null) : null;
       };
       let snapshot: Awaited<ReturnType<typeof snapshotRows>> | undefined;
-      const rowsAt = async (day: string) => rowsThrough(stored, day, (snapshot ??= await snapshotRows()));
+      const atEnd = new Map<string, MembersAtEnd>();
+      const membersThrough = async (day: string) => {
+        let m = atEnd.get(day);
+        if (!m) atEnd.set(day, (m = membersAtEnd(await rowsThrough(stored, day, (snapshot ??= await snapshotRows())), day)));
+        return m;
+      };
 
       return {
         today,
@@ -111,8 +119,7 @@ export function statsReader(deps: { repo: RollupRepository; facts: FactStore; ca
         },
         async membersAt(day) {
           if (closed(day)) return docs.get(day)?.end ?? { members: 0, tiers: {}, idle: [] };
-          const asOf = day > today ? today : day;
-          return membersAtEnd(await rowsAt(asOf), asOf);
+          return membersThrough(day > today ? today : day);
         },
       };
     },
