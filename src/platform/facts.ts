@@ -41,8 +41,8 @@ export const noFacts: FactSink = { record: () => {} };
  */
 export type FactSource = { name: string; since(from: Date, known: (id: string) => Fact | undefined): AsyncIterable<Fact> };
 
-/** As stored: the day it counts on, and the rest packed in one string (FerretDB decodes one field far faster than many). */
-type FactDoc = { _id: string; day: string; f: string };
+/** As stored: the day it counts on, when, and the rest packed in one string (FerretDB decodes one field far faster than many). */
+type FactDoc = { _id: string; day: string; at: Date; f: string };
 type Packed = { at: number; m?: string; a?: 1; r?: 1; t?: [string, number]; c?: Fact['c']; k?: Fact['k']; x?: Fact['x'] };
 
 export const packFact = (f: Fact, day: string): FactDoc => {
@@ -54,7 +54,7 @@ export const packFact = (f: Fact, day: string): FactDoc => {
   if (f.c && Object.keys(f.c).length > 0) p.c = f.c;
   if (f.k && Object.keys(f.k).length > 0) p.k = f.k;
   if (f.x && Object.keys(f.x).length > 0) p.x = f.x;
-  return { _id: f.id, day, f: JSON.stringify(p) };
+  return { _id: f.id, day, at: f.at, f: JSON.stringify(p) };
 };
 
 export function unpackFact(doc: FactDoc): Fact {
@@ -73,10 +73,10 @@ export function unpackFact(doc: FactDoc): Fact {
 }
 
 /**
- * The facts of the days the rollup has not closed yet (`stats_facts`): written by the modules after each commit, in the
- * background and grouped with other inserts, never awaited by a request; read by the stats reports for those days;
- * deleted once the rollup closes their day (it rebuilds a day from the records themselves, so a fact lost to a crash
- * between a commit and its fact is not lost from the figures).
+ * The facts of the records the rollup has not summed yet (`stats_facts`): written by the modules after each commit, in
+ * the background and grouped with other inserts, never awaited by a request; read by the stats reports; deleted once a
+ * rollup run has summed their records (it sums the records themselves, so a fact lost to a crash between a commit and
+ * its write is not lost from the figures).
  *
  *     const facts = factStore(db, { calendar, logger }); facts.record({ id: `points|${entry._id}`, at, c: { 'points.earned': 10 } });
  */
@@ -111,7 +111,7 @@ export function factStore(db: Connection, deps: { calendar: Calendar; logger: Lo
       await Promise.all([...writing]);
     },
 
-    /** Every stored fact with its day (the collection holds the open days only, so this scan stays small). */
+    /** Every stored fact with its day (the collection holds the last hour or two of facts, so this scan stays small). */
     async all(): Promise<Array<{ day: string; fact: Fact }>> {
       return (await facts.find({}).toArray()).map((d) => ({ day: d.day, fact: unpackFact(d) }));
     },
@@ -132,8 +132,8 @@ export function factStore(db: Connection, deps: { calendar: Calendar; logger: Lo
       return inserted;
     },
 
-    /** Deletes the facts of closed days (their figures are in the closed days' documents now). */
-    deleteThrough: (day: string) => facts.deleteMany({ day: { $lte: day } }).then(() => undefined),
+    /** Deletes the facts of records committed before `at` (a rollup snapshot has summed them). */
+    deleteBefore: (at: Date) => facts.deleteMany({ at: { $lt: at } }).then(() => undefined),
   };
 }
 export type FactStore = ReturnType<typeof factStore>;

@@ -71,7 +71,9 @@ export function pointsFactSource(entries: Collection<EntryDoc>): FactSource {
     name: 'points',
     async *since(from, known) {
       const last = new Map<string, { seq: number; unspent: Map<string, number> }>();
-      const cursor = entries.find({ createdAt: { $gte: from }, kind: { $ne: 'refusal' as never } } as never);
+      // Only what a fact needs: the state's lots, not its holds and reversals (a third less to move and decode).
+      const projection = { memberId: 1, seq: 1, kind: 1, amount: 1, points: 1, expired: 1, createdAt: 1, 'state.lots': 1 };
+      const cursor = entries.find({ createdAt: { $gte: from }, kind: { $ne: 'refusal' as never } } as never, { projection }) as unknown as AsyncIterable<EntryDoc>;
       for await (const e of cursor) {
         if (typeof e.seq !== 'number') continue;
         const id = `points|${e._id}`;
@@ -84,7 +86,7 @@ export function pointsFactSource(entries: Collection<EntryDoc>): FactSource {
           if (prev && prev.seq === e.seq - 1) before = prev.unspent;
           else if (e.seq === 1) before = new Map();
           else {
-            const p = await entries.findOne({ _id: entryId(e.memberId, e.seq - 1) }, { projection: { state: 1 } });
+            const p = await entries.findOne({ _id: entryId(e.memberId, e.seq - 1) }, { projection: { 'state.lots': 1 } });
             before = unspentByExpiry(p?.state ?? null);
           }
           fact = pointsFact(before, e);

@@ -60,26 +60,35 @@ export function applyToRows(rows: Map<string, MemberRow>, fact: MemberFact, day:
 /** Where the members stood at the end of a day: how many, by tier (`_base`: no change yet), and by days idle. */
 export type MembersAtEnd = { members: number; tiers: Record<string, number>; idle: number[] };
 
-/** The rows of `overlay` over `base`: each member once, its overlay row if it has one. */
-export function* overlaid(base: Map<string, MemberRow>, overlay: Map<string, MemberRow>): Generator<[string, MemberRow]> {
-  for (const [id, row] of base) yield [id, overlay.get(id) ?? row];
-  for (const [id, row] of overlay) if (!base.has(id)) yield [id, row];
+const idleIndex = (today: number, row: MemberRow) => Math.min(Math.max(today - row.lastDay, 0), IDLE_CAP);
+
+/** Counts a member in (`sign` 1) or out of (-1) where the members stand on day number `today`. */
+export function countMember(into: MembersAtEnd, row: MemberRow, today: number, sign: 1 | -1): void {
+  if (row.reg === null) return; // activity seen before its registration's fact: counted once registered
+  into.members += sign;
+  const tier = row.tier ?? '_base';
+  into.tiers[tier] = (into.tiers[tier] ?? 0) + sign;
+  const i = idleIndex(today, row);
+  into.idle[i] = (into.idle[i] ?? 0) + sign;
 }
+
+export const noMembers = (): MembersAtEnd => ({ members: 0, tiers: {}, idle: new Array<number>(IDLE_CAP + 1).fill(0) });
 
 export function membersAtEnd(rows: Iterable<[string, MemberRow]>, day: string): MembersAtEnd {
   const today = dayNumber(day);
+  const out = noMembers();
+  for (const [, row] of rows) countMember(out, row, today, 1);
+  return out;
+}
+
+/** The same members `days` later: each one day idler per day (the last bucket keeps those idle that long or more). */
+export function idlerBy(m: MembersAtEnd, days: number): MembersAtEnd {
   const idle = new Array<number>(IDLE_CAP + 1).fill(0);
-  const tiers: Record<string, number> = {};
-  let members = 0;
-  for (const [, row] of rows) {
-    if (row.reg === null) continue; // activity seen before its registration's fact: counted once registered
-    members++;
-    const tier = row.tier ?? '_base';
-    tiers[tier] = (tiers[tier] ?? 0) + 1;
-    const days = Math.min(Math.max(today - row.lastDay, 0), IDLE_CAP);
-    idle[days] = (idle[days] ?? 0) + 1;
-  }
-  return { members, tiers, idle };
+  m.idle.forEach((n, i) => {
+    const to = Math.min(i + Math.max(days, 0), IDLE_CAP);
+    idle[to] = (idle[to] ?? 0) + n;
+  });
+  return { members: m.members, tiers: { ...m.tiers }, idle };
 }
 
 /** A closed day's document: its flows and where things stood at its end. */

@@ -13,7 +13,7 @@ import { statsRoutes } from './stats.routes.js';
 import { statsService } from './stats.service.js';
 import { statsReader, type StatsReader } from './view.js';
 
-export { CLOSE_GRACE_MS, type RollupResult } from './rollup.js';
+export { SETTLE_MS, type RollupResult } from './rollup.js';
 export type { Catalogue } from './benefits.report.js';
 
 /** How long after a process starts its first rollup run is tried (every process tries; one runs it). */

@@ -4,103 +4,119 @@ import type { Fact, FactSource, FactStore } from '../../platform/facts.js';
 import { noFaults, type Faults } from '../../platform/faults.js';
 import type { Logger } from '../../platform/logger.js';
 import { addFlows, applyToRows, emptyFlows, memberPart, membersAtEnd, type DayData, type Flows, type MemberFact, type MemberRow } from './days.js';
-import type { RollupRepository } from './rollup.model.js';
+import type { RollupRepository, SnapshotData } from './rollup.model.js';
 
 /**
- * A day is closed this long after it ends, so a command decided just before midnight (or on a process whose clock is a
- * little behind, docs/LEDGER.md) has landed before its day is summed.
+ * Records are summed from themselves once they are this old: a day is closed this long after it ends, and a live
+ * snapshot is taken this long before its run, so a command decided just before (or on a process whose clock is a
+ * little behind, docs/LEDGER.md) has landed before it is summed.
  */
-export const CLOSE_GRACE_MS = 60 * 60_000;
+export const SETTLE_MS = 60 * 60_000;
 
-export type RollupResult = { closed: string[]; factsRepaired: number; scannedFrom: string };
+export type RollupResult = { closed: string[]; through: string; factsRepaired: number };
 
-type Closing = { flows: Flows; x: Record<string, number>; members: MemberFact[] };
+/** What the settled records of one day add. */
+type Day = { flows: Flows; x: Record<string, number>; members: MemberFact[] };
 
 /**
- * One rollup run (docs/ANALYTICS.md): rebuilds every fact of the records committed since the last closed day from the
+ * One rollup run (docs/ANALYTICS.md). From the newest closed snapshot on, it rebuilds the facts of every record from the
  * records themselves (each module's FactSource, one scan each), then
- * - closes each day that ended more than CLOSE_GRACE_MS ago: its document is summed from the rebuilt facts, so a fact
- *   lost between a commit and its write is counted anyway; the members' rows and the points expiring by instant move
- *   to its end;
- * - inserts the facts of the open days that are missing from `stats_facts` (the same repair for the figures read live).
- * Writes, in this order, the new snapshot's rows, the days' documents, the snapshot's completion, then deletes the
- * facts of closed days and old snapshots: a run that dies anywhere is re-run from the last complete snapshot and
- * writes the same documents (each insert is keyed by its day), so nothing is counted twice or lost.
+ * - closes each day that ended SETTLE_MS ago or more: its document is summed from the rebuilt facts, so a fact lost
+ *   between a commit and its write is counted anyway; a closed snapshot is taken at the end of the last one;
+ * - takes a live snapshot SETTLE_MS before now, which sums the settled records of the days still open;
+ * - writes the facts of the newer records that are missing (the same repair, for the figures read live), and deletes
+ *   those of the records the live snapshot summed, so the reports read only the last hour or two of facts.
+ * Rows, days and snapshots are written in that order, each keyed by its day or instant, and facts deleted last: a run
+ * that dies anywhere is run again from the same closed snapshot and writes the same documents, so nothing is counted
+ * twice or lost.
  */
 export function rollupRunner(deps: { repo: RollupRepository; facts: FactStore; sources: FactSource[]; calendar: Calendar; clock: Clock; logger: Logger; faults?: Faults }) {
   const { repo, calendar } = deps;
   const faults = deps.faults ?? noFaults;
 
-  /** The last day whose end is CLOSE_GRACE_MS or more in the past. */
-  const lastClosable = (now: Date) => addDays(calendar.dayOf(now.getTime() - CLOSE_GRACE_MS), -1);
-
   return async function run(): Promise<RollupResult> {
     const now = deps.clock.now();
-    const newest = await repo.newest();
+    const settled = new Date(now.getTime() - SETTLE_MS);
+    const lastClosable = addDays(calendar.dayOf(settled), -1);
+    const base = await repo.newestClosed();
     let rows = new Map<string, MemberRow>();
-    const expiring: Record<string, number> = { ...(newest?.expiring ?? {}) };
-    let liability = 0;
-    if (newest) {
-      const found = await repo.rows(newest.day, newest.chunks);
-      if (!found) throw new Error(`snapshot ${newest.day} has missing chunks`);
+    if (base) {
+      const found = await repo.rows(base);
+      if (!found) throw new Error(`snapshot ${base.id} has missing rows`);
       rows = found;
-      liability = (await repo.day(newest.day))?.end.liability ?? 0;
     }
-    const firstOpen = newest ? addDays(newest.day, 1) : undefined;
+    const expiring: Record<string, number> = { ...(base?.expiring ?? {}) };
+    let liability = base?.closedLiability ?? 0;
+    const firstOpen = base?.closedThrough ? addDays(base.closedThrough, 1) : undefined;
     const from = firstOpen ? calendar.startOf(firstOpen) : new Date(0);
-    const closeThrough = lastClosable(now);
 
     await deps.facts.flush();
     const stored = new Map<string, Fact>();
-    for (const { day, fact } of await deps.facts.all()) if (!firstOpen || day >= firstOpen) stored.set(fact.id, fact);
+    for (const { fact } of await deps.facts.all()) stored.set(fact.id, fact);
 
-    const closing = new Map<string, Closing>();
+    const days = new Map<string, Day>();
     const missing: Array<{ day: string; fact: Fact }> = [];
     let earliest: string | undefined;
     for (const source of deps.sources) {
       for await (const fact of source.since(from, (id) => stored.get(id))) {
         const day = calendar.dayOf(fact.at);
-        if (day > closeThrough) {
+        if (fact.at.getTime() >= settled.getTime()) {
           if (!stored.has(fact.id)) missing.push({ day, fact });
           continue;
         }
         if (earliest === undefined || day < earliest) earliest = day;
-        let c = closing.get(day);
-        if (!c) closing.set(day, (c = { flows: emptyFlows(), x: {}, members: [] }));
-        addFlows(c.flows, fact);
-        for (const [at, n] of Object.entries(fact.x ?? {})) c.x[at] = (c.x[at] ?? 0) + n;
+        let d = days.get(day);
+        if (!d) days.set(day, (d = { flows: emptyFlows(), x: {}, members: [] }));
+        addFlows(d.flows, fact);
+        for (const [at, n] of Object.entries(fact.x ?? {})) d.x[at] = (d.x[at] ?? 0) + n;
         const part = memberPart(fact);
-        if (part) c.members.push(part);
+        if (part) d.members.push(part);
       }
     }
-    const factsRepaired = missing.length > 0 ? await deps.facts.insertMissing(missing) : 0;
-    if (factsRepaired > 0) deps.logger.info({ factsRepaired }, 'rollup facts missing after a crash were rebuilt from their records');
+
+    /** Moves the rows, the expiring points and the liability on by a day's settled records. */
+    const apply = (day: string) => {
+      const d = days.get(day);
+      for (const f of d?.members ?? []) applyToRows(rows, f, day);
+      for (const [at, n] of Object.entries(d?.x ?? {})) expiring[at] = (expiring[at] ?? 0) + n;
+      liability += d?.flows.c['points.net'] ?? 0;
+      return d?.flows ?? emptyFlows();
+    };
+    /** Points expiring at or before `at` are never "expiring in the next N days" again. */
+    const prune = (at: number) => {
+      for (const key of Object.keys(expiring)) if (Date.parse(key) <= at || expiring[key] === 0) delete expiring[key];
+    };
 
     const closed: string[] = [];
     const docs: Array<{ day: string; data: DayData }> = [];
-    for (let day = firstOpen ?? earliest; day !== undefined && day <= closeThrough; day = addDays(day, 1)) {
-      const c = closing.get(day);
-      if (c) {
-        for (const f of c.members) applyToRows(rows, f, day);
-        for (const [at, n] of Object.entries(c.x)) expiring[at] = (expiring[at] ?? 0) + n;
-        liability += c.flows.c['points.net'] ?? 0;
-      }
-      // Points that expire by this day's end are never "expiring in the next N days" again.
-      const end = calendar.startOf(addDays(day, 1)).getTime();
-      for (const at of Object.keys(expiring)) if (Date.parse(at) <= end || expiring[at] === 0) delete expiring[at];
-      docs.push({ day, data: { flows: c?.flows ?? emptyFlows(), end: { liability, ...membersAtEnd(rows, day) } } });
+    for (let day = firstOpen ?? earliest; day !== undefined && day <= lastClosable; day = addDays(day, 1)) {
+      const flows = apply(day);
+      prune(calendar.startOf(addDays(day, 1)).getTime());
+      docs.push({ day, data: { flows, end: { liability, ...membersAtEnd(rows, day) } } });
       closed.push(day);
     }
+    const closedThrough = closed[closed.length - 1] ?? base?.closedThrough ?? null;
+    const closedLiability = liability;
     if (closed.length > 0) {
-      const last = closed[closed.length - 1] as string;
-      const chunks = await repo.writeRows(last, rows);
-      faults.at('stats:rollup-after-rows');
+      const end = calendar.startOf(addDays(closedThrough as string, 1)).toISOString();
+      const snapshot: SnapshotData = { through: end, closed: true, closedThrough, closedLiability, open: {}, expiring: { ...expiring }, members: membersAtEnd(rows, closedThrough as string), membersOn: closedThrough as string };
       await repo.insertDays(docs);
       faults.at('stats:rollup-after-days');
-      await repo.markSnapshot({ day: last, chunks, expiring }, now);
-      await deps.facts.deleteThrough(last);
-      await repo.prune();
+      await repo.writeSnapshot(snapshot, rows, now);
     }
-    return { closed, factsRepaired, scannedFrom: from.toISOString() };
+
+    const open: Record<string, Flows> = {};
+    for (const day of [...days.keys()].filter((d) => closedThrough === null || d > closedThrough).sort()) open[day] = apply(day);
+    prune(settled.getTime());
+    const settledDay = calendar.dayOf(settled);
+    const live: SnapshotData = { through: settled.toISOString(), closed: false, closedThrough, closedLiability, open, expiring, members: membersAtEnd(rows, settledDay), membersOn: settledDay };
+    await repo.writeSnapshot(live, rows, now);
+    faults.at('stats:rollup-after-snapshot');
+
+    const factsRepaired = missing.length > 0 ? await deps.facts.insertMissing(missing) : 0;
+    if (factsRepaired > 0) deps.logger.info({ factsRepaired }, 'rollup facts missing after a crash were rebuilt from their records');
+    await deps.facts.deleteBefore(settled);
+    await repo.prune();
+    return { closed, through: live.through, factsRepaired };
   };
 }

@@ -1,12 +1,13 @@
-import type { Calendar } from '../../platform/calendar.js';
+import { dayNumber, type Calendar } from '../../platform/calendar.js';
 import type { Fact, FactStore } from '../../platform/facts.js';
-import { addFlows, applyToRows, emptyFlows, membersAtEnd, overlaid, type DayData, type Flows, type MemberRow, type MembersAtEnd } from './days.js';
-import type { RollupRepository } from './rollup.model.js';
+import { addFlows, applyToRows, countMember, emptyFlows, idlerBy, noMembers, type Flows, type MemberRow, type MembersAtEnd } from './days.js';
+import type { RollupRepository, Snapshot } from './rollup.model.js';
 
 /**
- * What the reports read for a range of days: closed days from their documents, open days from their facts, and where
- * things stood at the end of any day (docs/ANALYTICS.md). Facts are read first and closed days second, and a day with a
- * document is taken from it, so a rollup closing days meanwhile neither drops nor doubles one.
+ * What the reports read for a range of days (docs/ANALYTICS.md): closed days from their documents; later days from the
+ * newest snapshot, which sums their records up to its `through`, plus the facts of the records since. Facts are read
+ * first and the snapshot second, and a day with a document is taken from it, so a rollup run meanwhile neither drops
+ * nor doubles a record.
  */
 export type StatsView = {
   today: string;
@@ -21,96 +22,103 @@ export type StatsView = {
   membersAt(day: string): Promise<MembersAtEnd>;
 };
 
+/** Where things stand before the first rollup run: nothing summed, every record in its fact. */
+const NO_SNAPSHOT: Snapshot = {
+  id: 'none', chunks: 0, through: new Date(0).toISOString(), closed: true, closedThrough: null, closedLiability: 0, open: {}, expiring: {}, members: noMembers(), membersOn: '1970-01-01',
+};
+
 export function statsReader(deps: { repo: RollupRepository; facts: FactStore; calendar: Calendar }) {
   const { repo, calendar } = deps;
 
-  /** The newest snapshot's rows; read again if a run pruned it under the reader. */
-  async function snapshotRows(): Promise<{ day: string | null; rows: Map<string, MemberRow>; expiring: Record<string, number> }> {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const newest = await repo.newest();
-      if (!newest) return { day: null, rows: new Map(), expiring: {} };
-      const rows = await repo.rows(newest.day, newest.chunks);
-      if (rows) return { day: newest.day, rows, expiring: newest.expiring };
-    }
-    throw new Error('the newest rollup snapshot keeps changing under the reader');
+  /** The facts and the newest snapshot, in that order, and the facts of the records the snapshot has not summed. */
+  async function read(): Promise<{ snapshot: Snapshot; live: Array<{ day: string; fact: Fact }> }> {
+    await deps.facts.flush();
+    const stored = await deps.facts.all();
+    const snapshot = (await repo.newest()) ?? NO_SNAPSHOT;
+    const through = Date.parse(snapshot.through);
+    const live = stored
+      .filter((s) => s.fact.at.getTime() >= through && (snapshot.closedThrough === null || s.day > snapshot.closedThrough))
+      .sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0));
+    return { snapshot, live };
   }
 
-  /**
-   * Rows as of the end of `day`: the newest snapshot's, moved on by the stored facts of the days after it (the rows
-   * those facts change, over the snapshot's, which stay as they are).
-   */
-  async function rowsThrough(stored: Array<{ day: string; fact: Fact }>, day: string, snapshot?: Awaited<ReturnType<typeof snapshotRows>>) {
-    const s = snapshot ?? (await snapshotRows());
-    const overlay = new Map<string, MemberRow>();
-    for (const f of stored) if ((s.day === null || f.day > s.day) && f.day <= day) applyToRows(overlay, f.fact, f.day, s.rows);
-    return overlaid(s.rows, overlay);
+  /** A snapshot's rows; read again with the newest snapshot if a run pruned them under the reader. */
+  async function rowsOf(snapshot: Snapshot): Promise<Map<string, MemberRow>> {
+    if (snapshot.chunks === 0) return new Map();
+    const rows = await repo.rows(snapshot);
+    if (rows) return rows;
+    const newer = await repo.newest();
+    const again = newer ? await repo.rows(newer) : null;
+    if (!again) throw new Error('the rollup snapshots keep changing under the reader');
+    return again;
   }
 
   return {
     /** Every member's row now, with this process's facts written first (segments, grants). */
     async rowsNow(): Promise<Map<string, MemberRow>> {
-      await deps.facts.flush();
-      const stored = await deps.facts.all();
-      return new Map(await rowsThrough(stored, '9999-12-31'));
+      const { snapshot, live } = await read();
+      const rows = await rowsOf(snapshot);
+      for (const { day, fact } of live) applyToRows(rows, fact, day);
+      return rows;
     },
 
     /** Reads what a report over [from, to] needs, as of `now`. */
     async view(from: string, to: string, now: Date): Promise<StatsView> {
-      await deps.facts.flush();
-      const stored = await deps.facts.all();
-      const newest = await repo.newest();
+      const { snapshot, live } = await read();
       const docs = await repo.days(from, to);
-      const closedThrough = [newest?.day, ...docs.keys()].filter((d): d is string => !!d).sort().pop() ?? null;
-      if (closedThrough && closedThrough < from && !docs.has(closedThrough)) {
-        const base = await repo.day(closedThrough);
-        if (base) docs.set(closedThrough, base);
-      }
-      const open = stored.filter((s) => closedThrough === null || s.day > closedThrough).sort((a, b) => (a.day < b.day ? -1 : 1));
-      const byDay = new Map<string, Fact[]>();
-      for (const s of open) {
-        const list = byDay.get(s.day);
-        if (list) list.push(s.fact);
-        else byDay.set(s.day, [s.fact]);
-      }
+      const closedThrough = [snapshot.closedThrough, ...docs.keys()].filter((d): d is string => !!d).sort().pop() ?? null;
       const today = calendar.dayOf(now);
-      const closed = (day: string) => closedThrough !== null && day <= closedThrough;
+      const liveOf = (day: string) => live.filter((l) => l.day === day);
+      const closedDay = (day: string) => closedThrough !== null && day <= closedThrough;
 
       const flows = (day: string): Flows => {
         const doc = docs.get(day);
         if (doc) return doc.flows;
-        return (byDay.get(day) ?? []).reduce((f, fact) => addFlows(f, fact), emptyFlows());
+        if (closedDay(day)) return emptyFlows(); // before the first record
+        const f = addFlows(emptyFlows(), snapshot.open[day] ?? emptyFlows());
+        for (const l of liveOf(day)) addFlows(f, l.fact);
+        return f;
       };
-      const sumOpen = (through: string, pick: (f: Fact) => void) => {
-        for (const s of open) if (s.day <= through) pick(s.fact);
-      };
-      /** The closed day a cumulative figure at the end of `day` starts from, if any. */
-      const baseOf = (day: string): DayData | null => {
-        if (closed(day)) return docs.get(day) ?? null; // a day before the first close: nothing had happened
-        return closedThrough ? (docs.get(closedThrough) ?? null) : null;
-      };
-      let snapshot: Awaited<ReturnType<typeof snapshotRows>> | undefined;
+
+      /** Members at the end of an open day: the snapshot's, a day idler per day since, moved by the newer facts. */
+      let rows: Map<string, MemberRow> | undefined;
       const atEnd = new Map<string, MembersAtEnd>();
-      const membersThrough = async (day: string) => {
-        let m = atEnd.get(day);
-        if (!m) atEnd.set(day, (m = membersAtEnd(await rowsThrough(stored, day, (snapshot ??= await snapshotRows())), day)));
-        return m;
-      };
+      async function openMembersAt(day: string): Promise<MembersAtEnd> {
+        const cached = atEnd.get(day);
+        if (cached) return cached;
+        const on = dayNumber(day);
+        const out = idlerBy(snapshot.members, on - dayNumber(snapshot.membersOn));
+        const changed = new Map<string, MemberRow>();
+        const facts = live.filter((l) => l.day <= day && l.fact.member && (l.fact.registered || l.fact.active || l.fact.tier));
+        if (facts.length > 0) {
+          rows ??= await rowsOf(snapshot);
+          for (const { day: d, fact } of facts) applyToRows(changed, fact, d, rows);
+          for (const [id, row] of changed) {
+            const before = rows.get(id);
+            if (before) countMember(out, before, on, -1);
+            countMember(out, row, on, 1);
+          }
+        }
+        atEnd.set(day, out);
+        return out;
+      }
 
       return {
         today,
         closedThrough,
         flows,
         liabilityAt(day) {
-          let total = baseOf(day)?.end.liability ?? 0;
-          if (!closed(day)) sumOpen(day, (f) => (total += f.c?.['points.net'] ?? 0));
+          const doc = docs.get(day);
+          if (doc) return doc.end.liability;
+          if (closedDay(day)) return 0;
+          let total = snapshot.closedLiability;
+          for (const [d, f] of Object.entries(snapshot.open)) if (d <= day) total += f.c['points.net'] ?? 0;
+          for (const l of live) if (l.day <= day) total += l.fact.c?.['points.net'] ?? 0;
           return total;
         },
         expiringWithin(at, days) {
-          const expiring: Record<string, number> = { ...(newest?.expiring ?? {}) };
-          for (const s of stored) {
-            if (newest && s.day <= newest.day) continue;
-            for (const [instant, n] of Object.entries(s.fact.x ?? {})) expiring[instant] = (expiring[instant] ?? 0) + n;
-          }
+          const expiring: Record<string, number> = { ...snapshot.expiring };
+          for (const l of live) for (const [instant, n] of Object.entries(l.fact.x ?? {})) expiring[instant] = (expiring[instant] ?? 0) + n;
           const [lo, hi] = [at.getTime(), at.getTime() + days * 86_400_000];
           return Object.entries(expiring).reduce((sum, [instant, n]) => {
             const t = Date.parse(instant);
@@ -118,8 +126,10 @@ export function statsReader(deps: { repo: RollupRepository; facts: FactStore; ca
           }, 0);
         },
         async membersAt(day) {
-          if (closed(day)) return docs.get(day)?.end ?? { members: 0, tiers: {}, idle: [] };
-          return membersThrough(day > today ? today : day);
+          const doc = docs.get(day);
+          if (doc) return doc.end;
+          if (closedDay(day)) return noMembers();
+          return openMembersAt(day > today ? today : day);
         },
       };
     },
