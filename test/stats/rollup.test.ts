@@ -54,6 +54,25 @@ describe('a crash between a commit and its rollup fact', () => {
   });
 });
 
+describe('a lost fact after a closed day', () => {
+  it('when the fact of a spend whose earns were on a closed day is lost, then the rollup rebuilds its change of the expiring points from the entry before it', async () => {
+    await start();
+    await registerMember(api, 'xp-1');
+    await earned(api, 'xp-1', 40, { expiresAt: '2026-03-20T00:00:00Z' });
+    await earned(api, 'xp-1', 60, { expiresAt: '2026-05-01T00:00:00Z' });
+    await closeThrough(api, '2026-03-01');
+    faults.arm('stats:before-fact');
+    expect((await points.spend(api, 'xp-1', { amount: 50, code: 'redemption' })).status).toBe(201); // 40 of the first lot, 10 of the second
+    const lost = await report(api, 'points', { from: '2026-03-02', to: '2026-03-02' });
+    expect(lost.expiring).toMatchObject({ next30Days: 40, next90Days: 100 }); // the spend is not seen yet
+    api.clock.set('2026-03-03T02:00:00Z');
+    expect(await api.built.rollup()).toMatchObject({ closed: ['2026-03-02'] });
+    const rebuilt = await report(api, 'points', { from: '2026-03-02', to: '2026-03-03' });
+    expect(rebuilt.expiring).toMatchObject({ next30Days: 0, next90Days: 50 });
+    expect(on(rebuilt, '2026-03-02')).toMatchObject({ spent: 50, liability: { points: 50 } });
+  });
+});
+
 describe('live snapshots', () => {
   it('when a run sums the records of the day so far and more come after, then the day, the members now and the segments count each record once', async () => {
     await start();

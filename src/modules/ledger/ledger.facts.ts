@@ -61,10 +61,14 @@ export function pointsFact(before: Map<string, number>, e: EntryDoc): Fact {
   return { id: `points|${e._id}`, at: e.createdAt, member: e.memberId, ...(ACTIVITY.has(e.kind) ? { active: true } : {}), c, x };
 }
 
+/** Entries read at a time by the rollup's scan; the entries before those that need one are read together. */
+const BATCH = 2000;
+
 /**
  * The facts of the entries committed since `from`, for the rollup (a scan: on FerretDB v1 every filter but `_id` is).
  * Entries come in the order they were inserted, which is each account's seq order, so the state before an entry is
- * usually the one just read; otherwise the stored fact is used, or the previous entry is read by `_id`.
+ * usually the one just read; otherwise the stored fact is used, or the previous entry is read by `_id` (those of a
+ * batch at once: the first entry of each account in a run's window needs one).
  */
 export function pointsFactSource(entries: Collection<EntryDoc>): FactSource {
   return {
@@ -74,26 +78,38 @@ export function pointsFactSource(entries: Collection<EntryDoc>): FactSource {
       // Only what a fact needs: the state's lots, not its holds and reversals (a third less to move and decode).
       const projection = { memberId: 1, seq: 1, kind: 1, amount: 1, points: 1, expired: 1, createdAt: 1, 'state.lots': 1 };
       const cursor = entries.find({ createdAt: { $gte: from }, kind: { $ne: 'refusal' as never } } as never, { projection }) as unknown as AsyncIterable<EntryDoc>;
+      let batch: EntryDoc[] = [];
+      const facts = async function* (list: EntryDoc[]) {
+        const wanted = new Set<string>();
+        const seen = new Map<string, number>();
+        for (const e of list) {
+          const prev = seen.get(e.memberId) ?? last.get(e.memberId)?.seq;
+          if (!known(`points|${e._id}`) && e.seq > 1 && prev !== e.seq - 1) wanted.add(entryId(e.memberId, e.seq - 1));
+          seen.set(e.memberId, e.seq);
+        }
+        const before = new Map<string, Map<string, number>>();
+        const ids = [...wanted];
+        for (let i = 0; i < ids.length; i += 64) {
+          const found = await Promise.all(ids.slice(i, i + 64).map((id) => entries.findOne({ _id: id }, { projection: { 'state.lots': 1 } })));
+          found.forEach((p, j) => before.set(ids[i + j] as string, unspentByExpiry(p?.state ?? null)));
+        }
+        for (const e of list) {
+          const stored = known(`points|${e._id}`);
+          const prev = last.get(e.memberId);
+          const unspent = prev && prev.seq === e.seq - 1 ? prev.unspent : (before.get(entryId(e.memberId, e.seq - 1)) ?? new Map<string, number>());
+          last.set(e.memberId, { seq: e.seq, unspent: unspentByExpiry(e.state) });
+          yield stored ?? pointsFact(unspent, e);
+        }
+      };
       for await (const e of cursor) {
         if (typeof e.seq !== 'number') continue;
-        const id = `points|${e._id}`;
-        const stored = known(id);
-        let fact: Fact;
-        if (stored) fact = stored;
-        else {
-          const prev = last.get(e.memberId);
-          let before: Map<string, number>;
-          if (prev && prev.seq === e.seq - 1) before = prev.unspent;
-          else if (e.seq === 1) before = new Map();
-          else {
-            const p = await entries.findOne({ _id: entryId(e.memberId, e.seq - 1) }, { projection: { 'state.lots': 1 } });
-            before = unspentByExpiry(p?.state ?? null);
-          }
-          fact = pointsFact(before, e);
+        batch.push(e);
+        if (batch.length >= BATCH) {
+          yield* facts(batch);
+          batch = [];
         }
-        last.set(e.memberId, { seq: e.seq, unspent: unspentByExpiry(e.state) });
-        yield fact;
       }
+      yield* facts(batch);
     },
   };
 }
