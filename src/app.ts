@@ -218,13 +218,14 @@ export function createApp(deps: AppDeps) {
     metrics,
     services: { segments, members: members.service, ledger: ledger.service, growth: growth.service, rules: rules.service, tiers: tiers.service, tasks: tasks.service, benefits: benefits.service, redemptions: benefits.redemptions, grants: benefits.grants, stock: benefits.stock, referrals: referrals.service, events: events.service, checkins: checkins.service },
     openapi,
-    /** Starts the background jobs (the sweeper, tier evaluation, purges); the returned stop waits for a sweep under way. */
+    /** Starts the background jobs (the sweeper, tier evaluation, purges, the stats rollup); the returned stop waits for a sweep or rollup under way. */
     startJobs: () => {
       const stopSweeps = sweeper.start(config.ledger.sweepIntervalMs);
-      const stops = [tiers.startJobs(config.ledger.sweepIntervalMs), startPurges(), stats.startJobs(config.stats.rollupIntervalMs)];
+      const stopRollups = stats.startJobs(config.stats.rollupIntervalMs);
+      const stops = [tiers.startJobs(config.ledger.sweepIntervalMs), startPurges()];
       return async () => {
         stops.forEach((stop) => stop());
-        await stopSweeps();
+        await Promise.all([stopSweeps(), stopRollups()]);
       };
     },
     /** Does all due work now (lots, holds, interrupted flows), unclaimed: tests and operator commands. */

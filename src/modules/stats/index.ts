@@ -46,7 +46,7 @@ export function createStatsModule(deps: {
   catalogue: Catalogue;
   /** Crash points for tests. */
   faults?: Faults;
-}): { routes: Route[]; rollup: () => Promise<RollupResult>; startJobs: (intervalMs: number) => () => void } {
+}): { routes: Route[]; rollup: () => Promise<RollupResult>; startJobs: (intervalMs: number) => () => Promise<void> } {
   const rollup = rollupRunner({ repo: deps.rollups.repo, facts: deps.facts, sources: deps.sources, calendar: deps.calendar, clock: deps.clock, logger: deps.logger, ...(deps.faults ? { faults: deps.faults } : {}) });
   const service = statsService({ reader: deps.rollups.reader, calendar: deps.calendar, clock: deps.clock, activeDays: deps.activeDays, ladderTiers: deps.ladderTiers, catalogue: deps.catalogue });
   /** One run per interval across processes (claimed like any job); a run that finds nothing to close only repairs facts. */
@@ -58,16 +58,24 @@ export function createStatsModule(deps: {
     routes: statsRoutes(service),
     /** One rollup run now, unclaimed (tests, operator commands). */
     rollup,
+    /** Runs the rollup every `intervalMs` (0: never); the returned stop waits for a run under way. */
     startJobs(intervalMs) {
-      if (intervalMs === 0) return () => {};
-      const onError = (err: unknown) => deps.logger.warn({ err }, 'stats rollup failed; the next run resumes it');
-      const first = setTimeout(() => void claimedRun(intervalMs).catch(onError), FIRST_RUN_DELAY_MS);
+      if (intervalMs === 0) return async () => {};
+      let running: Promise<unknown> | undefined;
+      const tick = () => {
+        if (running) return;
+        running = claimedRun(intervalMs)
+          .catch((err: unknown) => deps.logger.warn({ err }, 'stats rollup failed; the next run resumes it'))
+          .finally(() => (running = undefined));
+      };
+      const first = setTimeout(tick, FIRST_RUN_DELAY_MS);
       first.unref();
-      const timer = setInterval(() => void claimedRun(intervalMs).catch(onError), intervalMs);
+      const timer = setInterval(tick, intervalMs);
       timer.unref();
-      return () => {
+      return async () => {
         clearTimeout(first);
         clearInterval(timer);
+        await running;
       };
     },
   };
