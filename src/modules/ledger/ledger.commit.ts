@@ -184,8 +184,8 @@ export function committer(deps: CommitDeps, queue: KeyedQueue) {
         fresh = true;
         continue;
       }
-      deps.onCommitted?.(head.state, entry);
       faults.at(`${command}:after-insert`);
+      deps.onCommitted?.(head.state, entry);
       return { entry, replayed: false };
     }
     throw new AppError(503, 'CONTENTION', 'the account is too busy right now; retry with the same idempotency key');
