@@ -49,7 +49,7 @@ export function createStatsModule(deps: {
 }): { routes: Route[]; rollup: () => Promise<RollupResult>; startJobs: (intervalMs: number) => () => Promise<void> } {
   const rollup = rollupRunner({ repo: deps.rollups.repo, facts: deps.facts, sources: deps.sources, calendar: deps.calendar, clock: deps.clock, logger: deps.logger, ...(deps.faults ? { faults: deps.faults } : {}) });
   const service = statsService({ reader: deps.rollups.reader, calendar: deps.calendar, clock: deps.clock, activeDays: deps.activeDays, ladderTiers: deps.ladderTiers, catalogue: deps.catalogue });
-  /** One run per interval across processes (claimed like any job); a run that finds nothing to close only repairs facts. */
+  /** One run per interval across processes (claimed like any job); it closes what has settled, snapshots the rest, repairs facts. */
   const claimedRun = (intervalMs: number) => {
     const key = String(Math.floor(deps.clock.now().getTime() / intervalMs));
     return deps.jobs.run('stats.rollup', key, () => rollup());
