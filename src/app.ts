@@ -9,9 +9,13 @@ import { createGrowthLedger, createLedgerModule } from './modules/ledger/index.j
 import { createMembersModule } from './modules/members/index.js';
 import { createReferralsModule } from './modules/referrals/index.js';
 import { createRulesModule } from './modules/rules/index.js';
+import { createSegments } from './modules/segments/index.js';
+import { createRollupStore, createStatsModule } from './modules/stats/index.js';
 import { createTasksModule } from './modules/tasks/index.js';
 import { createTiersModule } from './modules/tiers/index.js';
+import { calendar } from './platform/calendar.js';
 import type { Clock } from './platform/clock.js';
+import { factStore } from './platform/facts.js';
 import { AppError } from './platform/errors.js';
 import type { Faults } from './platform/faults.js';
 import { idempotencyWrapper } from './platform/http/idempotency.js';
@@ -54,8 +58,12 @@ export function createApp(deps: AppDeps) {
   if (config.metricsEnabled) watchPool(db.getClient(), metrics);
   const sweeper = createSweeper(db, clock, logger, metrics);
   const audit = createAuditModule({ db, clock, sweeper, faults: deps.faults });
-  const members = createMembersModule({ db, clock, defaultTimezone: config.defaultTimezone, audit: audit.trail });
-  const ledger = createLedgerModule({ db, clock, config, logger, metrics, members: members.service, sweeper, audit: audit.trail, ...faults });
+  // Ops figures count on the program's calendar; each module writes its records' rollup facts (docs/ANALYTICS.md).
+  const programCalendar = calendar(config.ledger.programTimezone);
+  const facts = factStore(db, { calendar: programCalendar, logger, ...faults });
+  const rollups = createRollupStore({ db, facts, calendar: programCalendar });
+  const members = createMembersModule({ db, clock, defaultTimezone: config.defaultTimezone, audit: audit.trail, facts });
+  const ledger = createLedgerModule({ db, clock, config, logger, metrics, members: members.service, sweeper, audit: audit.trail, facts, ...faults });
   const growth = createGrowthLedger({ db, clock, config, logger, metrics, members: members.service, sweeper, ...faults });
   const rules = createRulesModule({ db, clock, audit: audit.trail, programTimezone: config.ledger.programTimezone });
   const liveness = createLiveness(db, logger);
@@ -69,7 +77,11 @@ export function createApp(deps: AppDeps) {
     programTimezone: config.ledger.programTimezone,
     jobs,
     logger,
+    facts,
   });
+  const ladderTiers = async () => (await tiers.service.getLadder())?.tiers.map((t) => t.code) ?? [];
+  const baseTier = async () => (await ladderTiers())[0] ?? null;
+  const segments = createSegments({ rowsNow: rollups.reader.rowsNow, calendar: programCalendar, clock, activeDays: config.stats.activeDays, baseTier });
   const tasks = createTasksModule({
     db,
     clock,
@@ -96,6 +108,8 @@ export function createApp(deps: AppDeps) {
     tiers: tiers.service,
     expiredPoints: config.benefits.expiredVoucherPoints,
     metrics,
+    facts,
+    segments,
     ...faults,
   });
   const referrals = createReferralsModule({
@@ -109,6 +123,7 @@ export function createApp(deps: AppDeps) {
     sweeper,
     config: config.referrals,
     programTimezone: config.ledger.programTimezone,
+    facts,
     ...faults,
   });
   const events = createEventsModule({
@@ -140,11 +155,35 @@ export function createApp(deps: AppDeps) {
     onGrowth: (memberId) => tiers.service.onGrowth(memberId),
     metrics,
     sweeper,
+    facts,
+    ...faults,
+  });
+  const stats = createStatsModule({
+    rollups,
+    facts,
+    sources: [members.factSource, ledger.factSource, checkins.factSource, tiers.factSource, referrals.factSource, benefits.factSource],
+    calendar: programCalendar,
+    clock,
+    logger,
+    jobs,
+    activeDays: config.stats.activeDays,
+    ladderTiers,
+    catalogue: {
+      benefits: async () => {
+        const all = [];
+        for (let after: string | undefined, page; (page = await benefits.service.listBenefits({ limit: 100, ...(after ? { after } : {}) })); after = page.next) {
+          all.push(...page.items);
+          if (!page.next) break;
+        }
+        return all;
+      },
+      stockLeft: async (code) => (await benefits.stock.levels(code)).left,
+    },
     ...faults,
   });
   const idempotency = idempotencyWrapper(db, clock, liveness, deps.faults);
 
-  const businessRoutes: Route[] = [...members.routes, ...ledger.routes, ...events.routes, ...checkins.routes, ...rules.routes, ...tiers.routes, ...tasks.routes, ...benefits.routes, ...referrals.routes, ...audit.routes];
+  const businessRoutes: Route[] = [...members.routes, ...ledger.routes, ...events.routes, ...checkins.routes, ...rules.routes, ...tiers.routes, ...tasks.routes, ...benefits.routes, ...referrals.routes, ...audit.routes, ...stats.routes, ...segments.routes];
   let document: object | undefined;
   const openapi = (): object => (document ??= buildOpenApiDocument(routes));
   const routes: Route[] = [...systemRoutes({ db, engine: deps.engine, metrics: config.metricsEnabled ? metrics : undefined, timeoutMs: config.db.timeoutMs, openapi }), ...businessRoutes];
@@ -176,26 +215,29 @@ export function createApp(deps: AppDeps) {
   app.use(router.routes());
   app.use(router.allowedMethods());
 
-  const ready = Promise.all([sweeper.init(), members.init(), ledger.init(), growth.init(), rules.init(), tiers.init(), tasks.init(), benefits.init(), referrals.init(), jobs.init(), events.init(), checkins.init(), audit.init(), idempotency.init(), liveness.init(), rateLimits.ready]).then(
+  const ready = Promise.all([facts.init(), rollups.init(), sweeper.init(), members.init(), ledger.init(), growth.init(), rules.init(), tiers.init(), tasks.init(), benefits.init(), referrals.init(), jobs.init(), events.init(), checkins.init(), audit.init(), idempotency.init(), liveness.init(), rateLimits.ready]).then(
     () => liveness.start(),
   );
   return {
     app,
     ready,
     metrics,
-    services: { members: members.service, ledger: ledger.service, growth: growth.service, rules: rules.service, tiers: tiers.service, tasks: tasks.service, benefits: benefits.service, redemptions: benefits.redemptions, grants: benefits.grants, stock: benefits.stock, referrals: referrals.service, events: events.service, checkins: checkins.service },
+    services: { segments, members: members.service, ledger: ledger.service, growth: growth.service, rules: rules.service, tiers: tiers.service, tasks: tasks.service, benefits: benefits.service, redemptions: benefits.redemptions, grants: benefits.grants, stock: benefits.stock, referrals: referrals.service, events: events.service, checkins: checkins.service },
     openapi,
-    /** Starts the background jobs (the sweeper, tier evaluation, purges); the returned stop waits for a sweep under way. */
+    /** Starts the background jobs (the sweeper, tier evaluation, purges, the stats rollup); the returned stop waits for a sweep or rollup under way. */
     startJobs: () => {
       const stopSweeps = sweeper.start(config.ledger.sweepIntervalMs);
+      const stopRollups = stats.startJobs(config.stats.rollupIntervalMs);
       const stops = [tiers.startJobs(config.ledger.sweepIntervalMs), startPurges()];
       return async () => {
         stops.forEach((stop) => stop());
-        await stopSweeps();
+        await Promise.all([stopSweeps(), stopRollups()]);
       };
     },
     /** Does all due work now (lots, holds, interrupted flows), unclaimed: tests and operator commands. */
     sweep: () => sweeper.sweep(),
+    /** One rollup run now (docs/ANALYTICS.md): closes the days past their grace and rebuilds missing facts; tests and operator commands. */
+    rollup: () => stats.rollup(),
     /** One claimed tick of the sweeper's timer, as each process runs it every LEDGER_SWEEP_INTERVAL_MS. */
     sweepTick: (intervalMs: number) => sweeper.tick(intervalMs),
     purgeIdempotency,
@@ -213,7 +255,7 @@ export function createApp(deps: AppDeps) {
       }
     },
     /** Writes pending records (answers under idempotency keys, ledger account caches, check-in head hints); on shutdown and by tests. */
-    flush: () => Promise.all([idempotency.flush(), ledger.service.flush(), growth.service.flush(), checkins.service.flush(), sweeper.flush()]).then(() => undefined),
+    flush: () => Promise.all([idempotency.flush(), ledger.service.flush(), growth.service.flush(), checkins.service.flush(), sweeper.flush(), facts.flush()]).then(() => undefined),
   };
 }
 export type App = ReturnType<typeof createApp>;

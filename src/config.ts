@@ -94,6 +94,8 @@ const envSchema = z.object({
   RATE_LIMIT_CHECKIN: rateLimit('30/60'),
   RATE_LIMIT_REDEEM: rateLimit('30/60'),
   RATE_LIMIT_BIND: rateLimit('10/60'),
+  ACTIVE_DAYS: z.coerce.number().int().min(1).max(90).default(30),
+  STATS_ROLLUP_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(3_600_000),
 });
 
 /** The variables the token key depends on, parsed on their own so key problems are reported with any others. */
@@ -148,6 +150,13 @@ export type Config = Readonly<{
   groupCommit: Readonly<{ maxBatch: number; maxInFlight: number }>;
   /** What becomes of the points of a voucher that expires unused: kept (the default) or refunded (docs/BENEFITS.md). */
   benefits: Readonly<{ expiredVoucherPoints: 'keep' | 'refund' }>;
+  /** Ops analytics (docs/ANALYTICS.md). */
+  stats: Readonly<{
+    /** A member with an activity in the last this many days of the program's calendar is active (lifecycle segments). */
+    activeDays: number;
+    /** How often the rollup closes days and repairs facts (one process runs each); 0 turns it off. */
+    rollupIntervalMs: number;
+  }>;
   /** Invite a friend (docs/REFERRALS.md). */
   referrals: Readonly<{
     /** A share link is this followed by the code. */
@@ -233,6 +242,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     groupCommit: { maxBatch: e.GROUP_COMMIT_MAX_BATCH, maxInFlight: e.GROUP_COMMIT_IN_FLIGHT },
     benefits: { expiredVoucherPoints: e.BENEFIT_EXPIRED_VOUCHER_POINTS },
+    stats: { activeDays: e.ACTIVE_DAYS, rollupIntervalMs: e.STATS_ROLLUP_INTERVAL_MS },
     referrals: { baseUrl: e.REFERRAL_BASE_URL, bindWindowDays: e.REFERRAL_BIND_WINDOW_DAYS, hashKey: hashKey.key, hashKeyGenerated: hashKey.generated },
     trustProxy: e.TRUST_PROXY,
     metricsEnabled: e.METRICS_ENABLED,

@@ -12,7 +12,7 @@ import type { DueRecord, Sweeper } from '../../platform/sweeper.js';
 import type { AuditTrail } from '../audit/index.js';
 import { derivedOpId } from '../ledger/index.js';
 import type { MembersService } from '../members/index.js';
-import { membersIn, type Segment } from '../segments/index.js';
+import type { Segment, SegmentsService } from '../segments/index.js';
 import type { Benefit } from './benefits.model.js';
 import { redemptionId, statusOf, type RedemptionDoc, type RedemptionsRepository } from './redemptions.model.js';
 import type { RedemptionsService } from './redemptions.service.js';
@@ -50,6 +50,8 @@ export type GrantsDeps = {
   redemptionsRepo: RedemptionsRepository;
   getBenefit: (code: string) => Promise<Benefit>;
   audit: AuditTrail;
+  /** Who is in a lifecycle segment now (src/modules/segments). */
+  segments: Pick<SegmentsService, 'membersIn'>;
 };
 
 /**
@@ -189,7 +191,7 @@ export function benefitGrants(deps: GrantsDeps) {
         if (found) return found;
         await deps.getBenefit(input.benefitCode);
         const now = clock.now();
-        const members = input.segment ? await membersIn(deps.db, input.segment, now) : [...new Set(input.memberIds ?? [])].sort();
+        const members = input.segment ? await deps.segments.membersIn(input.segment, now) : [...new Set(input.memberIds ?? [])].sort();
         const count = Math.ceil(members.length / CHUNK);
         for (let c = 0; c < count; c++) await insertOnce(chunks, { _id: `${id}#${c}`, members: members.slice(c * CHUNK, (c + 1) * CHUNK) });
         const doc: GrantDoc = {

@@ -6,9 +6,11 @@ import { benefitsService, type Availability, type BenefitsDeps, type BenefitsSer
 import { AppError } from '../../platform/errors.js';
 import { derivedOpId } from '../ledger/index.js';
 import type { MembersService } from '../members/index.js';
+import type { FactSink, FactSource } from '../../platform/facts.js';
 import type { JobRunner } from '../../platform/jobs.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Sweeper } from '../../platform/sweeper.js';
+import type { SegmentsService } from '../segments/index.js';
 import type { TiersService } from '../tiers/index.js';
 import { benefitGrants, type BenefitGrants } from './grants.js';
 import { grantsRoutes } from './grants.routes.js';
@@ -45,13 +47,25 @@ export function createBenefitsModule(
       jobs: JobRunner;
       logger: Logger;
       tiers: Pick<TiersService, 'onTierReached' | 'history'>;
+      /** Receives each redemption step's rollup fact once it landed (docs/ANALYTICS.md). */
+      facts: FactSink;
+      /** Who is in a lifecycle segment (grants to a segment). */
+      segments: Pick<SegmentsService, 'membersIn'>;
     },
-): { service: BenefitsService; redemptions: RedemptionsService; grants: BenefitGrants; stock: BenefitStock; routes: Route[]; init: () => Promise<void> } {
+): {
+  service: BenefitsService;
+  redemptions: RedemptionsService;
+  grants: BenefitGrants;
+  stock: BenefitStock;
+  routes: Route[];
+  init: () => Promise<void>;
+  factSource: FactSource;
+} {
   const faults = deps.faults ? { faults: deps.faults } : {};
   const repo = benefitsRepository(deps.db);
   const stock = benefitStock(deps.db, { clock: deps.clock, ...faults });
   const limits = benefitLimits(deps.db, { clock: deps.clock, ...faults });
-  const redemptionsRepo = redemptionsRepository(deps.db);
+  const redemptionsRepo = redemptionsRepository(deps.db, deps.facts);
 
   /** A stock defined at first, then moved to its new total by one adjustment per saved version (stock.ts). */
   async function setStock(code: string, units: number | null, version: number): Promise<void> {
@@ -115,6 +129,7 @@ export function createBenefitsModule(
     redemptions,
     grants,
     stock,
+    factSource: redemptionsRepo.factSource,
     routes: [...benefitsRoutes(service, { maxPoints: deps.maxPointsAmount }), ...redemptionsRoutes(redemptions), ...grantsRoutes(grants)],
     init: async () => {
       await Promise.all([repo.init(), stock.init(), limits.init(), redemptionsRepo.init(), grants.init()]);

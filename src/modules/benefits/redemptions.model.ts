@@ -1,6 +1,9 @@
 import { Schema, type Connection } from 'mongoose';
 import type { Collection, Filter } from 'mongodb';
 import { ensureCollection, insertOnce } from '../../platform/db/connection.js';
+import { noFacts, type FactSink } from '../../platform/facts.js';
+import { Lru } from '../../platform/lru.js';
+import { countedStep, redemptionsFactSource, redemptionStepFact } from './redemptions.facts.js';
 
 /**
  * A redemption as it was asked for: written once, as the saga's first step, under an id derived from the member and
@@ -81,7 +84,8 @@ export function memberOfRedemption(id: string): string | undefined {
 }
 const stepId = (id: string, step: RedemptionStep['step']) => `${id}#${step}`;
 
-export function redemptionsRepository(db: Connection) {
+/** `facts` receives each counted step's rollup fact once it landed (docs/ANALYTICS.md). */
+export function redemptionsRepository(db: Connection, facts: FactSink = noFacts) {
   // Listing a member's redemptions filters by memberId (an index on MongoDB; a scan on FerretDB v1, see BENEFITS.md).
   const redemptionsModel = db.model(
     'Redemption',
@@ -93,7 +97,18 @@ export function redemptionsRepository(db: Connection) {
   const steps = stepsModel.collection as unknown as Collection<RedemptionStep>;
   const vouchers = vouchersModel.collection as unknown as Collection<VoucherDoc>;
 
+  /** The benefit of each redemption this process has seen, so a step's fact needs no read. */
+  const benefitOf = new Lru<string, string>(100_000);
+  /** Never fails the step that landed: a fact not written is rebuilt by the rollup from the step. */
+  async function stepFact(id: string, step: RedemptionStep): Promise<void> {
+    if (!countedStep(step)) return;
+    const benefit = benefitOf.get(id) ?? (await redemptions.findOne({ _id: id }, { projection: { benefit: 1 } }).catch(() => null))?.benefit;
+    const fact = benefit ? redemptionStepFact(step, benefit) : undefined;
+    if (fact) facts.record(fact);
+  }
+
   async function load(doc: RedemptionDoc): Promise<Redemption> {
+    benefitOf.set(doc._id, doc.benefit);
     const [end, close] = await Promise.all([steps.findOne({ _id: stepId(doc._id, 'end') }), steps.findOne({ _id: stepId(doc._id, 'close') })]);
     return { doc, end: (end as EndStep | null) ?? null, close: (close as CloseStep | null) ?? null };
   }
@@ -102,8 +117,12 @@ export function redemptionsRepository(db: Connection) {
     init: async () => {
       await Promise.all([ensureCollection(redemptionsModel), ensureCollection(stepsModel), ensureCollection(vouchersModel)]);
     },
+    factSource: redemptionsFactSource(redemptions, steps),
     /** Records a redemption; false when one is already recorded under its id. */
-    record: (doc: RedemptionDoc) => insertOnce(redemptions, doc),
+    record: (doc: RedemptionDoc) => {
+      benefitOf.set(doc._id, doc.benefit);
+      return insertOnce(redemptions, doc);
+    },
     async get(id: string): Promise<Redemption | null> {
       const doc = await redemptions.findOne({ _id: id });
       return doc ? load(doc) : null;
@@ -113,7 +132,10 @@ export function redemptionsRepository(db: Connection) {
      */
     async commitStep<S extends RedemptionStep>(id: string, step: Omit<S, '_id'>): Promise<{ step: S; won: boolean }> {
       const doc = { ...step, _id: stepId(id, step.step) } as S;
-      if (await insertOnce(steps as unknown as Collection<S>, doc as never)) return { step: doc, won: true };
+      if (await insertOnce(steps as unknown as Collection<S>, doc as never)) {
+        await stepFact(id, doc);
+        return { step: doc, won: true };
+      }
       const earlier = (await steps.findOne({ _id: doc._id })) as S | null;
       if (!earlier) throw new Error(`step ${doc._id} was taken but cannot be read`);
       return { step: earlier, won: false };

@@ -1,9 +1,11 @@
 import { Schema, type Connection } from 'mongoose';
 import type { Collection } from 'mongodb';
 import { ensureCollection } from '../../platform/db/connection.js';
+import { noFacts, type FactSink } from '../../platform/facts.js';
 import { groupInsertFor } from '../../platform/db/group-insert.js';
 import { lastOfRun } from '../../platform/db/last-of-run.js';
 import { Lru } from '../../platform/lru.js';
+import { checkinFact } from './checkins.facts.js';
 import type { CheckinConfig } from './checkins.schemas.js';
 import { emptyState, type CheckinState, type RewardPlan } from './checkins.state.js';
 
@@ -34,7 +36,8 @@ export const checkinEntryId = (memberId: string, seq: number) => `${memberId}#${
 
 const HEADS_MAX = 100_000;
 
-export function checkinsStore(db: Connection) {
+/** `facts` receives each committed entry's rollup fact (docs/ANALYTICS.md). */
+export function checkinsStore(db: Connection, facts: FactSink = noFacts) {
   const logSchema = new Schema({}, { collection: 'checkin_log', strict: false, versionKey: false });
   // Prefixed by the shard key (memberId, docs/SCALING.md).
   logSchema.index({ memberId: 1, opId: 1 }, { unique: true });
@@ -77,6 +80,7 @@ export function checkinsStore(db: Connection) {
   }
 
   return {
+    log,
     async init() {
       await ensureCollection(logModel);
       await ensureCollection(configModel);
@@ -103,6 +107,7 @@ export function checkinsStore(db: Connection) {
     /** Commits an entry; rejects with a duplicate-key error when its seq, its day or its opId is taken. */
     async insert(entry: CheckinEntry): Promise<void> {
       await logInserts.insert(entry);
+      facts.record(checkinFact(entry));
       remember(entry.memberId, { seq: entry.seq, state: entry.state });
       writeHint(entry.memberId, { seq: entry.seq, state: entry.state });
     },

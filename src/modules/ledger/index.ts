@@ -3,11 +3,13 @@ import type { Config } from '../../config.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Faults } from '../../platform/faults.js';
 import type { Route } from '../../platform/http/route.js';
+import type { FactSink, FactSource } from '../../platform/facts.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Metrics } from '../../platform/metrics.js';
 import type { Sweeper } from '../../platform/sweeper.js';
 import type { AuditTrail } from '../audit/index.js';
 import type { MembersService } from '../members/index.js';
+import { pointsFact, pointsFactSource, unspentByExpiry } from './ledger.facts.js';
 import { ledgerStore } from './ledger.model.js';
 import { entryAudit, ledgerRoutes } from './ledger.routes.js';
 import { toBalanceView } from './ledger.schemas.js';
@@ -18,6 +20,7 @@ export { COMMIT_ATTEMPTS, derivedOpId, ignoreCode, keyedOperation, landed, raceB
 export type { EntryDoc } from './ledger.model.js';
 export { checkLedger, repairLedger } from './ledger.check.js';
 export { spendable } from './ledger.state.js';
+export { pointsFact, unspentByExpiry } from './ledger.facts.js';
 
 /**
  * Growth value counts over the tier window (PRODUCT.md §6): growth lots expire when they leave a rolling 365-day
@@ -38,7 +41,7 @@ type LedgerModuleDeps = {
 };
 
 /** One ledger over the shared write path: points, or growth (the same primitive, another collection and policy). */
-function buildLedger(deps: LedgerModuleDeps, name: 'points' | 'growth', expiry: string) {
+function buildLedger(deps: LedgerModuleDeps, name: 'points' | 'growth', expiry: string, facts?: FactSink) {
   const store = ledgerStore(deps.db, name, deps.logger, deps.faults);
   const service = ledgerService({
     store,
@@ -50,13 +53,17 @@ function buildLedger(deps: LedgerModuleDeps, name: 'points' | 'growth', expiry: 
     policy: { ...deps.config.ledger, expiry, maxAmount: deps.config.maxPointsAmount },
     name,
     due: deps.sweeper,
+    ...(facts ? { onCommitted: (before, entry) => facts.record(pointsFact(unspentByExpiry(before), entry)) } : {}),
   });
-  return { service, init: () => store.init() };
+  return { service, init: () => store.init(), factSource: pointsFactSource(store.entries) as FactSource };
 }
 
-/** The points ledger (PRODUCT.md §4): the only writer of points. */
-export function createLedgerModule(deps: LedgerModuleDeps & { audit: AuditTrail }) {
-  const ledger = buildLedger(deps, 'points', deps.config.ledger.expiry);
+/**
+ * The points ledger (PRODUCT.md §4): the only writer of points. Each entry's rollup fact goes to `facts` once it landed
+ * (docs/ANALYTICS.md); `factSource` rebuilds them from the entries.
+ */
+export function createLedgerModule(deps: LedgerModuleDeps & { audit: AuditTrail; facts: FactSink }) {
+  const ledger = buildLedger(deps, 'points', deps.config.ledger.expiry, deps.facts);
   // An ops command committed when its op id landed an entry (a refusal lands none).
   for (const kind of ['points.earn', 'points.adjust', 'points.reverse']) {
     deps.audit.check(kind, async ({ hint }) => {
@@ -83,5 +90,6 @@ export function createLedgerModule(deps: LedgerModuleDeps & { audit: AuditTrail 
 
 /** The growth ledger (PRODUCT.md §6): non-spendable, fed by rules, check-ins and tasks; the tiers module reads it. */
 export function createGrowthLedger(deps: LedgerModuleDeps) {
-  return buildLedger(deps, 'growth', GROWTH_EXPIRY);
+  const { service, init } = buildLedger(deps, 'growth', GROWTH_EXPIRY);
+  return { service, init };
 }

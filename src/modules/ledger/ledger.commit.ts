@@ -69,6 +69,8 @@ export type CommitDeps = {
   name: string;
   /** Where due lots and holds are recorded when they open (before the entry that opens them). */
   due: Pick<Sweeper, 'owe'>;
+  /** Told of each entry once it landed, with the state before it (the points ledger writes its rollup fact); must not throw. */
+  onCommitted?: (before: AccountState, entry: EntryDoc) => void;
 };
 
 /**
@@ -183,6 +185,7 @@ export function committer(deps: CommitDeps, queue: KeyedQueue) {
         continue;
       }
       faults.at(`${command}:after-insert`);
+      deps.onCommitted?.(head.state, entry);
       return { entry, replayed: false };
     }
     throw new AppError(503, 'CONTENTION', 'the account is too busy right now; retry with the same idempotency key');

@@ -5,7 +5,7 @@ import { KeyedQueue } from '../../platform/keyed-queue.js';
 import type { Metrics } from '../../platform/metrics.js';
 import type { Sweeper } from '../../platform/sweeper.js';
 import { expiryFor } from './expiry.js';
-import { committer, ignoreCode, laterOf, type CommandResult, type Operation, type Ref, type ResolutionRequest } from './ledger.commit.js';
+import { committer, ignoreCode, laterOf, type CommandResult, type CommitDeps, type Operation, type Ref, type ResolutionRequest } from './ledger.commit.js';
 import { dueKindOf, parseEntryId, type EntryDoc, type Head, type LedgerStore } from './ledger.model.js';
 import * as rules from './ledger.state.js';
 
@@ -27,6 +27,8 @@ export type LedgerDeps = {
   name: string;
   /** Where due lots and holds are recorded when they open, and swept from when they come due. */
   due: Pick<Sweeper, 'owe' | 'on' | 'sweep'>;
+  /** Told of each entry once it landed, with the state before it (the points ledger writes its rollup fact). */
+  onCommitted?: CommitDeps['onCommitted'];
 };
 
 /**

@@ -46,6 +46,7 @@ export function membersRepository(db: Connection) {
     async insert(doc: MemberDoc): Promise<void> {
       await Members.collection.insertOne(doc as never);
     },
+    collection: Members.collection as unknown as Collection<MemberDoc>,
     /** Every member id (a scan: for jobs and previews, never a request path). */
     async listIds(): Promise<string[]> {
       return (await Members.collection.find({}, { projection: { _id: 1 } }).toArray()).map((d) => String(d._id));

@@ -1,9 +1,11 @@
 import { Lru } from '../../platform/lru.js';
 import type { Clock } from '../../platform/clock.js';
+import type { FactSink } from '../../platform/facts.js';
 import { isDuplicateKey } from '../../platform/db/connection.js';
 import { AppError, conflict, forbidden, notFound } from '../../platform/errors.js';
 import type { Caller } from '../../platform/http/route.js';
 import type { AuditTrail } from '../audit/index.js';
+import { memberFact } from './members.facts.js';
 import { toMemberView, type MemberDoc, type MembersRepository } from './members.model.js';
 import type { CreateMemberInput, MemberView, RegistrationAnswer, UpdateMemberInput } from './members.schemas.js';
 
@@ -29,7 +31,7 @@ export type RegistrationListener = (member: MemberView, registration: Pick<Creat
 const RECENT_MS = 1000;
 const RECENT_MAX = 50_000;
 
-export function membersService(deps: { repo: MembersRepository; clock: Clock; defaultTimezone: string; audit: AuditTrail }) {
+export function membersService(deps: { repo: MembersRepository; clock: Clock; defaultTimezone: string; audit: AuditTrail; facts: FactSink }) {
   const { repo, clock } = deps;
   const summaryProviders: SummaryProvider[] = [];
   const registrationListeners: RegistrationListener[] = [];
@@ -80,6 +82,7 @@ export function membersService(deps: { repo: MembersRepository; clock: Clock; de
         }
         return stamped;
       });
+      deps.facts.record(memberFact(doc));
       remember(doc);
       if (doc.birthday) await repo.claimOnce(doc._id, 'birthday', now);
       const member = toMemberView(doc);

@@ -1,5 +1,6 @@
 import type { Connection } from 'mongoose';
 import type { Clock } from '../../platform/clock.js';
+import type { FactSink, FactSource } from '../../platform/facts.js';
 import type { Faults } from '../../platform/faults.js';
 import type { Route } from '../../platform/http/route.js';
 import type { Sweeper } from '../../platform/sweeper.js';
@@ -29,6 +30,8 @@ export type ReferralsDeps = {
   sweeper: Pick<Sweeper, 'owe' | 'discharge' | 'on'>;
   config: { baseUrl: string; bindWindowDays: number; hashKey: string };
   programTimezone: string;
+  /** Receives each binding's and step's rollup fact once it landed (docs/ANALYTICS.md). */
+  facts: FactSink;
   faults?: Faults;
 };
 
@@ -37,15 +40,15 @@ export type ReferralsDeps = {
  * machine paid through the ledger and the grants, and the fraud guards with ops' review. The events module calls
  * `service.progressFromEvent`; the members module calls `service.onRegistered` (wired here).
  */
-export function createReferralsModule(deps: ReferralsDeps): { service: ReferralsService; routes: Route[]; init: () => Promise<void> } {
+export function createReferralsModule(deps: ReferralsDeps): { service: ReferralsService; routes: Route[]; init: () => Promise<void>; factSource: FactSource } {
   const { db, clock, members, sweeper, programTimezone } = deps;
   const faults = deps.faults ? { faults: deps.faults } : {};
-  const repo = referralsRepository(db, { clock, ...faults });
+  const repo = referralsRepository(db, { clock, facts: deps.facts, ...faults });
   const programs = referralPrograms({ repo, clock, audit: deps.audit, benefitExists: deps.benefitExists });
   const binding = referralBinding({ repo, clock, members, programs, sweeper, hash: hasher(deps.config.hashKey), bindWindowDays: deps.config.bindWindowDays, programTimezone });
   const rewards = referralRewards({ repo, clock, members, points: deps.points, grants: deps.grants, programs, sweeper, programTimezone, ...faults });
   const service = referralsService({ repo, clock, audit: deps.audit, members, programs, binding, rewards, sweeper, baseUrl: deps.config.baseUrl, ...faults });
   members.onRegistered(service.onRegistered);
   members.addSummaryProvider(async (member) => ({ referral: await service.summary(member.memberId) }));
-  return { service, routes: referralsRoutes(service, programs), init: () => repo.init() };
+  return { service, routes: referralsRoutes(service, programs), init: () => repo.init(), factSource: repo.factSource };
 }

@@ -2,8 +2,10 @@ import { Schema, type Connection } from 'mongoose';
 import type { Collection } from 'mongodb';
 import { counterChains } from '../../platform/db/counter-chain.js';
 import { ensureCollection, insertOnce } from '../../platform/db/connection.js';
+import { noFacts, type FactSink } from '../../platform/facts.js';
 import type { Faults } from '../../platform/faults.js';
 import type { Clock } from '../../platform/clock.js';
+import { bindingFact, referralsFactSource, stepFact } from './referrals.facts.js';
 import type { ProgramInput } from './referrals.schemas.js';
 
 /** A program version: every PUT inserts the next one, so two saves cannot claim one version (like tier ladders). */
@@ -79,7 +81,8 @@ const STEPS = ['first', 'route', 'decision', 'paid', 'close'] as const;
  * insert under a unique `_id` — and counter chains per referrer (or per IP) for the guards, the cap, the invitee list
  * and the rewards (`referral_counters`, sharded by `owner`).
  */
-export function referralsRepository(db: Connection, opts: { clock: Clock; faults?: Faults }) {
+export function referralsRepository(db: Connection, opts: { clock: Clock; faults?: Faults; facts?: FactSink }) {
+  const facts = opts.facts ?? noFacts;
   const model = (name: string, collection: string) => db.model(name, new Schema({}, { collection, strict: false, versionKey: false }));
   const models = {
     programs: db.model('ReferralProgram', new Schema({ _id: Number }, { collection: 'referral_programs', strict: false, versionKey: false })),
@@ -105,6 +108,7 @@ export function referralsRepository(db: Connection, opts: { clock: Clock; faults
 
   return {
     counters,
+    factSource: referralsFactSource(bindings, steps),
     async init() {
       for (const m of Object.values(models)) await ensureCollection(m);
       await counters.init();
@@ -125,7 +129,11 @@ export function referralsRepository(db: Connection, opts: { clock: Clock; faults
     device: (memberId: string) => devices.findOne({ _id: memberId }),
 
     /** One binding per invitee: false when the invitee is bound already (by this referrer or another). */
-    insertBinding: (doc: BindingDoc) => insertOnce(bindings, doc),
+    async insertBinding(doc: BindingDoc): Promise<boolean> {
+      const inserted = await insertOnce(bindings, doc);
+      if (inserted) facts.record(bindingFact(doc));
+      return inserted;
+    },
     binding: (invitee: string) => bindings.findOne({ _id: invitee }),
 
     /** A binding and its steps (six reads by _id), or null when the member is bound to nobody. */
@@ -139,7 +147,11 @@ export function referralsRepository(db: Connection, opts: { clock: Clock; faults
     /** Commits a step unless one of its kind landed first; answers the step that holds (this one, or the earlier). */
     async commitStep<K extends Step['step']>(invitee: string, step: Omit<StepOf<K>, '_id' | 'referral'> & { step: K }): Promise<{ step: StepOf<K>; won: boolean }> {
       const doc = { ...step, _id: stepId(invitee, step.step), referral: invitee } as StepOf<K>;
-      if (await insertOnce(steps, doc)) return { step: doc, won: true };
+      if (await insertOnce(steps, doc)) {
+        const fact = stepFact(doc);
+        if (fact) facts.record(fact);
+        return { step: doc, won: true };
+      }
       const earlier = (await steps.findOne({ _id: doc._id })) as StepOf<K> | null;
       if (!earlier) throw new Error(`referral step ${doc._id} was taken but cannot be read`);
       return { step: earlier, won: false };

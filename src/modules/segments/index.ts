@@ -1,54 +1,65 @@
-import type { Connection } from 'mongoose';
+import { dayNumber, type Calendar } from '../../platform/calendar.js';
+import type { Route } from '../../platform/http/route.js';
+import { inSegment, type Segment, type SegmentSpec } from './definitions.js';
+import { segmentsRoutes } from './segments.routes.js';
+
+export {
+  SEGMENTS, MAX_ACTIVE_DAYS, inSegment, lifecycleCounts, parseSegment, rangeOf, segmentNames, segmentPattern, type Segment, type SegmentSpec,
+} from './definitions.js';
+
+/** A member as segments see it (what the rollup keeps per member: docs/ANALYTICS.md). */
+export type MemberRow = { reg: number | null; last: number; lastDay: number; tier: string | null };
+export type SegmentMember = { memberId: string; registeredAt: string | null; lastActivityAt: string | null; tier: string | null };
+
+export type SegmentsDeps = {
+  /** Every member's row now (the stats rollup's snapshot moved on by the facts since). */
+  rowsNow: () => Promise<Map<string, MemberRow>>;
+  calendar: Calendar;
+  clock: { now(): Date };
+  activeDays: number;
+  /** The ladder's first tier, which a member without a tier change is in (null without a ladder). */
+  baseTier: () => Promise<string | null>;
+};
 
 /**
- * Lifecycle segments (PRODUCT.md §10), defined here once: grants (recall coupons, 唤醒券) and analytics count members
- * with the same rule. A member's last activity is the later of its registration and its newest points entry (earns,
- * spends, check-in rewards, redemptions all write one); days are whole 24-hour days before `now`.
+ * The segments' use cases: who is in a segment now (grants), and a page of it (ops' lists).
+ *
+ *     const segments = createSegments(deps); await segments.membersIn('silent', clock.now());
  */
-export const SEGMENTS = {
-  /** Active: some activity in the last 7 days. */
-  active: { fromDays: 0, toDays: 7 },
-  /** Silent: no activity for 7 to 29 days. */
-  silent: { fromDays: 7, toDays: 30 },
-  /** Churned: no activity for 30 days or more. */
-  churned: { fromDays: 30, toDays: Number.POSITIVE_INFINITY },
-} as const;
-export type Segment = keyof typeof SEGMENTS;
-export const segmentNames = Object.keys(SEGMENTS) as Segment[];
+export type SegmentsService = {
+  membersIn(segment: Segment, now: Date): Promise<string[]>;
+  page(spec: SegmentSpec, limit: number, after: string | undefined): Promise<{ items: SegmentMember[]; more: boolean }>;
+};
 
-const DAY = 86_400_000;
-
-/** The segment of a member last active at `lastActiveAt`. */
-export function segmentOf(lastActiveAt: Date, now: Date): Segment {
-  const idle = (now.getTime() - lastActiveAt.getTime()) / DAY;
-  return (segmentNames.find((s) => idle >= SEGMENTS[s].fromDays && idle < SEGMENTS[s].toDays) ?? 'churned') as Segment;
-}
-
-/**
- * Every member with its last activity: a scan of the members and of the points accounts cache (a read hint that may
- * trail its entries by a moment, which a segment measured in days does not notice). For jobs and reports only.
- */
-export async function lastActivity(db: Connection): Promise<Map<string, Date>> {
-  const [members, accounts] = await Promise.all([
-    db.collection('members').find({}, { projection: { _id: 1, createdAt: 1 } }).toArray(),
-    db.collection('points_accounts').find({}, { projection: { _id: 1, at: 1 } }).toArray(),
-  ]);
-  const last = new Map<string, Date>();
-  for (const m of members) last.set(String(m._id), m.createdAt instanceof Date ? m.createdAt : new Date(0));
-  for (const a of accounts) {
-    const at = a.at instanceof Date ? a.at : null;
-    const id = String(a._id);
-    const seen = last.get(id);
-    if (at && seen && at > seen) last.set(id, at);
+export function createSegments(deps: SegmentsDeps): SegmentsService & { routes: Route[] } {
+  async function members(spec: SegmentSpec, now: Date): Promise<SegmentMember[]> {
+    const [rows, base] = await Promise.all([deps.rowsNow(), deps.baseTier()]);
+    const today = dayNumber(deps.calendar.dayOf(now));
+    const out: SegmentMember[] = [];
+    for (const [memberId, r] of rows) {
+      if (r.reg === null) continue;
+      const tier = r.tier ?? base;
+      const keep =
+        spec.kind === 'lifecycle'
+          ? inSegment(spec.segment, today - r.lastDay, deps.activeDays)
+          : spec.kind === 'tier'
+            ? tier === spec.code
+            : deps.calendar.dayOf(r.reg).slice(0, 7) === spec.month;
+      if (keep) out.push({ memberId, registeredAt: new Date(r.reg).toISOString(), lastActivityAt: new Date(r.last).toISOString(), tier });
+    }
+    return out.sort((a, b) => (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0));
   }
-  return last;
-}
 
-/** The members in a segment now, sorted by id (a stable order, so a job over them can resume from a checkpoint). */
-export async function membersIn(db: Connection, segment: Segment, now: Date): Promise<string[]> {
-  const last = await lastActivity(db);
-  return [...last.entries()]
-    .filter(([, at]) => segmentOf(at, now) === segment)
-    .map(([id]) => id)
-    .sort();
+  const service: SegmentsService = {
+    /** The members in a lifecycle segment now, sorted by id (a stable order, so a job over them can resume from a checkpoint). */
+    membersIn: async (segment: Segment, now: Date): Promise<string[]> => (await members({ kind: 'lifecycle', segment }, now)).map((m) => m.memberId),
+    /** A page of a segment's members by id, after the member `after`. */
+    async page(spec: SegmentSpec, limit: number, after: string | undefined): Promise<{ items: SegmentMember[]; more: boolean }> {
+      const all = await members(spec, deps.clock.now());
+      const start = after === undefined ? 0 : all.findIndex((m) => m.memberId > after);
+      const rest = start < 0 ? [] : all.slice(start);
+      return { items: rest.slice(0, limit), more: rest.length > limit };
+    },
+  };
+  return { ...service, routes: segmentsRoutes(service) };
 }

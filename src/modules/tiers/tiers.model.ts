@@ -24,6 +24,7 @@ export type TierChangeDoc = {
 };
 
 const changeId = (memberId: string, seq: number) => `${memberId}:${String(seq).padStart(6, '0')}`;
+export const changeIdOf = (c: Pick<TierChangeDoc, 'memberId' | 'seq'>) => changeId(c.memberId, c.seq);
 
 export function tiersRepository(db: Connection) {
   const laddersModel = db.model('TierLadder', new Schema({ _id: Number }, { collection: 'tier_ladders', strict: false, versionKey: false }));
@@ -75,6 +76,8 @@ export function tiersRepository(db: Connection) {
         out.push(c);
       }
     },
+    /** Every change made at or after `from` (a scan: the rollup only). */
+    changesSince: (from: Date): AsyncIterable<TierChangeDoc> => history.find({ at: { $gte: from } }),
     /** Appends a change at `seq`; false when another writer appended first (re-read and decide again). */
     append: (change: Omit<TierChangeDoc, '_id'>): Promise<boolean> => insertOnce(history, { ...change, _id: changeId(change.memberId, change.seq) }),
   };

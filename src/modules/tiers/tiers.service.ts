@@ -1,12 +1,14 @@
 import { DateTime } from 'luxon';
 import type { Clock } from '../../platform/clock.js';
+import type { FactSink } from '../../platform/facts.js';
 import { AppError } from '../../platform/errors.js';
 import type { Caller } from '../../platform/http/route.js';
 import type { JobRunner } from '../../platform/jobs.js';
 import type { AuditTrail } from '../audit/index.js';
 import { spendable, type LedgerService } from '../ledger/index.js';
 import type { MembersService } from '../members/index.js';
-import type { LadderDoc, TierChangeDoc, TiersRepository } from './tiers.model.js';
+import { tierFact } from './tiers.facts.js';
+import { changeIdOf, type LadderDoc, type TierChangeDoc, type TiersRepository } from './tiers.model.js';
 import type { LadderInput } from './tiers.schemas.js';
 
 export type TierChange = { from: string | null; to: string };
@@ -45,6 +47,8 @@ export type TiersDeps = {
   members: MembersService;
   programTimezone: string;
   jobs: JobRunner;
+  /** Receives each tier change's rollup fact once it landed (docs/ANALYTICS.md). */
+  facts: FactSink;
 };
 
 /**
@@ -78,6 +82,7 @@ export function tiersService(deps: TiersDeps) {
     const welcome = change.from !== change.to ? ladder.tiers.find((t) => t.code === change.to)?.welcomeBenefit : undefined;
     if (welcome) for (const l of reachedListeners) await l.before(change.memberId, change.to, welcome);
     if (!(await repo.append(change))) return false;
+    deps.facts.record(tierFact({ ...change, _id: changeIdOf(change) }, ladder));
     if (welcome) for (const l of reachedListeners) await l.after(change.memberId, change.to, welcome);
     return true;
   }
