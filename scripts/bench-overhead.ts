@@ -11,17 +11,15 @@
  * --duration seconds (the order swapped each round, so the machine's drift weighs on both alike), then prints each
  * round, the mean rates, on ÷ off and the cost; the target is a cost under 10 %.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { loadConfig, repoRoot } from '../src/config.js';
+import { loadConfig } from '../src/config.js';
 import { connectDatabase } from '../src/platform/db/connection.js';
 import { provisionDatabase, type Provisioned } from '../src/platform/db/provision.js';
 import { generateSecret, seedMembers, serviceToken } from './lib/api.js';
+import { startBenchService, type BenchService } from './lib/bench-child.js';
 
 const { values } = parseArgs({
   options: {
@@ -55,31 +53,9 @@ const modes = {
   off: { RATE_LIMIT_ENABLED: 'false', METRICS_ENABLED: 'false' },
 };
 type Mode = keyof typeof modes;
-type Server = { url: string; stop(): Promise<void> };
-
-/** Starts scripts/lib/bench-server.ts with the service's configuration plus `env`, and waits for its URL. */
-async function startServer(uri: string, env: Record<string, string>): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts/lib/bench-server.ts')], {
-    cwd: repoRoot,
-    stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, MONGODB_URI: uri, MONGODB_DB_NAME: dbName, JWT_SECRET: secret, REFERRAL_HASH_KEY: secret, JWT_ALGORITHM: 'HS256', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', NODE_ENV: 'production', ...env },
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-      if (line.startsWith('BENCH_SERVER ')) resolve((JSON.parse(line.slice(13)) as { url: string }).url);
-      else out(`[service] ${line}`);
-    });
-    child.once('exit', (code) => reject(new Error(`the service exited with ${code} before listening`)));
-  });
-  return {
-    url,
-    async stop() {
-      child.stdin?.end(); // bench-server shuts down gracefully when its input closes
-      await exited;
-    },
-  };
-}
+/** Starts the service with its configuration plus `env`, and waits for its URL. */
+const startServer = (uri: string, env: Record<string, string>): Promise<BenchService> =>
+  startBenchService({ MONGODB_URI: uri, MONGODB_DB_NAME: dbName, JWT_SECRET: secret, REFERRAL_HASH_KEY: secret, ...env }, out);
 
 type Run = { rps: number; ok: number; statuses: Record<string, number>; p50: number; p99: number };
 
@@ -117,7 +93,7 @@ async function main(): Promise<void> {
   out(`command: npm run bench:overhead -- ${process.argv.slice(2).join(' ')}`.trimEnd());
   out(`machine: ${cpus[0]?.model ?? 'unknown cpu'}, ${cpus.length} cores; node ${process.version}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' / ')}`);
   let engine: Provisioned | undefined;
-  const servers: Partial<Record<Mode, Server>> = {};
+  const servers: Partial<Record<Mode, BenchService>> = {};
   try {
     engine = await provisionDatabase({ db: config.db, toolsDir: config.toolsDir, log: (m) => out(`[provision] ${m}`) });
     out(`engine: ${engine.description}`);
@@ -126,14 +102,14 @@ async function main(): Promise<void> {
     servers.on = await startServer(engine.uri, modes.on);
     out(`seeding ${memberCount} members`);
     await seedMembers(servers.on.url, token, memberIds, { concurrency: 16 });
-    for (const mode of ['off', 'on'] as const) await earns((servers[mode] as Server).url, Math.min(3, seconds)); // warm-up, not reported
+    for (const mode of ['off', 'on'] as const) await earns((servers[mode] as BenchService).url, Math.min(3, seconds)); // warm-up, not reported
 
     const runs: Record<Mode, Run[]> = { off: [], on: [] };
     out(`\n| round | mode | earn /s | p50 ms | p99 ms | answers other than 201 |`);
     out('|---:|---|---:|---:|---:|---|');
     for (let r = 1; r <= rounds; r++) {
       for (const mode of r % 2 === 1 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
-        const run = await earns((servers[mode] as Server).url, seconds);
+        const run = await earns((servers[mode] as BenchService).url, seconds);
         runs[mode].push(run);
         out(`| ${r} | ${mode} | ${f0(run.rps)} | ${f1(run.p50)} | ${f1(run.p99)} | ${other(run.statuses)} |`);
         await new Promise((resolve) => setTimeout(resolve, 500)); // the requests still in flight finish before the next run

@@ -10,18 +10,16 @@
  * fresh database of its own. --check runs the ledger check over the seeded store (a scan of every entry; on by
  * default up to 20,000 entries).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createApp } from '../src/app.js';
-import { loadConfig, repoRoot } from '../src/config.js';
+import { loadConfig } from '../src/config.js';
 import { checkLedger } from '../src/modules/ledger/index.js';
 import { addDays, calendar } from '../src/platform/calendar.js';
 import { systemClock } from '../src/platform/clock.js';
 import { connectDatabase } from '../src/platform/db/connection.js';
+import { startBenchService } from './lib/bench-child.js';
 import { provisionDatabase, type Provisioned } from '../src/platform/db/provision.js';
 import { createLogger } from '../src/platform/logger.js';
 import { generateSecret, opsToken } from './lib/api.js';
@@ -54,28 +52,7 @@ const out = (line = '') => process.stdout.write(`${line}\n`);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /** Starts the service (scripts/lib/bench-server.ts) on the seeded store and waits for its URL. */
-async function startService(uri: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts/lib/bench-server.ts')], {
-    cwd: repoRoot,
-    stdio: ['pipe', 'pipe', 'inherit', 'ipc'],
-    env: { ...process.env, ...env, MONGODB_URI: uri, JWT_ALGORITHM: 'HS256', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', NODE_ENV: 'production' },
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-      if (line.startsWith('BENCH_SERVER ')) resolve((JSON.parse(line.slice(13)) as { url: string }).url);
-      else out(`[service] ${line}`);
-    });
-    child.once('exit', (code) => reject(new Error(`the service exited with ${code} before listening`)));
-  });
-  return {
-    url,
-    async stop() {
-      child.stdin?.end();
-      await exited;
-    },
-  };
-}
+const startService = (uri: string) => startBenchService({ ...env, MONGODB_URI: uri }, out, { ipc: true });
 
 /** Times a GET `runs` times after one untimed warm-up; answers the times and the last body. */
 async function timed(url: string, token: string, route: string): Promise<{ ms: number[]; bytes: number }> {
