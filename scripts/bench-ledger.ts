@@ -144,12 +144,12 @@ type HttpStats = { ok: number; sent: number; bad: number; rps: number; p50: numb
 type Req = { method: 'GET' | 'POST'; path: string; body?: unknown; token?: string; idempotent?: boolean };
 
 /** Drives the service with autocannon; every request is built fresh (its own Idempotency-Key and body). */
-async function httpRun(url: string, connections: number, build: () => Req, limit: { seconds?: number; amount?: number } = {}): Promise<HttpStats> {
+async function httpRun(url: string, connections: number, build: () => Req, limit: { seconds?: number; amount?: number; timeoutSeconds?: number } = {}): Promise<HttpStats> {
   const result = await autocannon({
     url,
     connections,
     ...(limit.amount ? { amount: limit.amount } : { duration: limit.seconds ?? seconds }),
-    timeout: 30,
+    timeout: limit.timeoutSeconds ?? 30,
     requests: [
       {
         setupRequest: (req) => {
@@ -493,7 +493,10 @@ async function main(): Promise<void> {
     out(`| balance reads /s ÷ driver findOne /s, 32 connections | ${f0(rps('balance@32'))} | ${f2(ratio(rps('balance@32'), findOne))} | ≥ 0.8 |`);
     out(`| one hot member: earn /s at 32 connections | ${f0(rps('hot earn@32'))} | – | no worse than before |`);
     const f = mall.flash;
-    const soldExactly = f.issued === FLASH_UNITS && f.issuedListed === FLASH_UNITS && f.stockLeft === 0 && f.outOfStock === FLASH_MEMBERS - FLASH_UNITS;
+    // What the store says decides (an answer the client gave up waiting for may still have been issued); every answer
+    // that came must be a 201 or an OUT_OF_STOCK, and no more 201s than units.
+    const unexpected = Object.entries(f.statuses).filter(([k]) => k !== '201' && k !== '409' && k !== 'transport error');
+    const soldExactly = f.issuedListed === FLASH_UNITS && f.stockLeft === 0 && f.issued <= FLASH_UNITS && unexpected.length === 0;
     out(`\n### the points mall (issue 12), against earn in this run\n`);
     out('| target | measured | ratio | goal |');
     out('|---|---:|---:|---:|');
