@@ -27,6 +27,7 @@ import { buildRouter } from './platform/http/router.js';
 import { configureGroupCommit } from './platform/db/group-insert.js';
 import { watchPool } from './platform/db/pool-metrics.js';
 import { createRateLimits } from './platform/http/rate-limit.js';
+import { serveConsole } from './platform/http/console.js';
 import { systemRoutes } from './platform/http/system.routes.js';
 import type { Logger } from './platform/logger.js';
 import { createMetrics, httpMetrics } from './platform/metrics.js';
@@ -212,6 +213,7 @@ export function createApp(deps: AppDeps) {
     if (ctx.status === 501) throw new AppError(501, 'NOT_IMPLEMENTED', 'method not implemented');
     if (ctx.status === 404 && ctx.body == null) throw new AppError(404, 'NOT_FOUND', 'route not found');
   });
+  app.use(serveConsole(config.consoleDir));
   app.use(router.routes());
   app.use(router.allowedMethods());
 

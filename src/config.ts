@@ -58,6 +58,7 @@ const envSchema = z.object({
   FERRETDB_POSTGRESQL_URL: z.string().min(1).default('postgres://postgres@127.0.0.1:5432/postgres'),
   FERRETDB_DATA_DIR: optionalString,
   TOOLS_DIR: z.string().min(1).default(path.join(repoRoot, '.tools')),
+  CONSOLE_DIR: z.string().min(1).default(path.join(repoRoot, 'console', 'dist')),
   JWT_ALGORITHM: z.enum(['HS256', 'RS256', 'ES256']).default('HS256'),
   JWT_SECRET: optionalString,
   JWT_PUBLIC_KEY: optionalString,
@@ -124,6 +125,8 @@ export type Config = Readonly<{
     ferretdbDataDir?: string;
   }>;
   toolsDir: string;
+  /** The ops console's built files, served at /console (console/dist, built by `npm run console:build`). */
+  consoleDir: string;
   jwt: Readonly<JwtConfig>;
   defaultTimezone: string;
   logLevel: string;
@@ -226,6 +229,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ferretdbDataDir: e.FERRETDB_DATA_DIR,
     },
     toolsDir: e.TOOLS_DIR,
+    consoleDir: e.CONSOLE_DIR,
     jwt: { algorithm: e.JWT_ALGORITHM, key, generated, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE },
     defaultTimezone: e.DEFAULT_TIMEZONE,
     logLevel: e.LOG_LEVEL,

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
+import jwt from 'jsonwebtoken';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { systemClock, type Clock } from './platform/clock.js';
@@ -8,6 +9,22 @@ import { connectDatabase } from './platform/db/connection.js';
 import { provisionDatabase, redact } from './platform/db/provision.js';
 import type { Faults } from './platform/faults.js';
 import { createLogger, type Logger } from './platform/logger.js';
+
+/**
+ * Outside production, with a shared-secret key, a link that opens the ops console already signed in: a fresh ops token
+ * good for one hour, in the URL's fragment (never sent to a server; the console moves it to session storage at once).
+ * In production, or with a public key the service cannot sign with, the console asks for a token.
+ */
+export function devConsoleLink(config: Config, url: string): string | undefined {
+  if (config.env === 'production' || config.jwt.algorithm !== 'HS256') return undefined;
+  const token = jwt.sign({ role: 'ops', sub: 'console-dev' }, config.jwt.key, {
+    algorithm: 'HS256',
+    expiresIn: '1h',
+    ...(config.jwt.issuer ? { issuer: config.jwt.issuer } : {}),
+    ...(config.jwt.audience ? { audience: config.jwt.audience } : {}),
+  });
+  return `${url}/console/#token=${token}`;
+}
 
 export type RunningServer = {
   url: string;
@@ -69,6 +86,8 @@ export async function startServer(config: Config, opts: { logger?: Logger; clock
       `JWT_SECRET is not set: generated one for this run. Mint tokens with: JWT_SECRET=${config.jwt.key} npm run token -- --role ops`,
     );
   }
+  const consoleLink = devConsoleLink(config, url);
+  logger.info({ console: consoleLink ? `${url}/console/` : undefined }, consoleLink ? `ops console (one-click, signed in for 1 h): ${consoleLink}` : `ops console: ${url}/console/ (sign in with an ops token)`);
   if (config.referrals.hashKeyGenerated) {
     logger.warn('REFERRAL_HASH_KEY is not set: generated one for this run, so device and IP hashes compare only within this process');
   }

@@ -1,6 +1,7 @@
 import type { TestProject } from 'vitest/node';
 import { loadConfig } from '../src/config.js';
 import { provisionDatabase } from '../src/platform/db/provision.js';
+import { ensureConsoleBuilt } from '../scripts/lib/console-build.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -18,6 +19,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     log: (msg) => process.stdout.write(`[provision] ${msg}\n`),
   });
   process.stdout.write(`[provision] tests run on ${engine.description}\n`);
+  // The browser tests and the /console route tests read the built console; built once here, before files run in parallel.
+  await ensureConsoleBuilt({ log: (msg) => process.stdout.write(`[console] ${msg}\n`) });
   project.provide('mongoUri', engine.uri);
   project.provide('engine', engine.engine);
   return () => engine.stop();

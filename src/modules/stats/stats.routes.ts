@@ -1,4 +1,4 @@
-import type { z, ZodType } from 'zod';
+import { z, type ZodType } from 'zod';
 import { defineRoute, type Route } from '../../platform/http/route.js';
 import { benefitsStats, checkinsStats, membersStats, pointsStats, referralsQuery, referralsStats, statsQuery } from './stats.schemas.js';
 import type { StatsService } from './stats.service.js';
@@ -19,8 +19,22 @@ function report<Q extends typeof statsQuery | typeof referralsQuery>(name: strin
   });
 }
 
+const calendarView = z
+  .object({
+    timezone: z.string().meta({ description: 'the program’s IANA time zone (PROGRAM_TIMEZONE, else DEFAULT_TIMEZONE)', example: 'Asia/Shanghai' }),
+    today: z.string().meta({ description: 'today in that zone', example: '2026-03-01' }),
+    now: z.iso.datetime(),
+  })
+  .meta({ id: 'ProgramCalendar' });
+
 export function statsRoutes(stats: StatsService): Route[] {
   return [
+    defineRoute({
+      method: 'get', path: '/v1/admin/stats/calendar', tag: 'stats', auth: ['ops'],
+      summary: 'The program’s time zone and today there: the calendar every report’s days are counted on',
+      responses: { 200: { description: 'the calendar', schema: calendarView } },
+      handler: async () => ({ status: 200, body: await stats.calendar() }),
+    }),
     report('points', 'Points earned, spent, expired, reversed and adjusted per interval; the liability at each end; redemption and breakage rates; what expires soon', statsQuery, pointsStats, stats.points),
     report('members', 'New members, tier moves, and members by tier and lifecycle (active, silent, churned) at each interval’s end and now', statsQuery, membersStats, stats.members),
     report('checkins', 'Check-ins and make-ups per interval, and checked days by streak length', statsQuery, checkinsStats, stats.checkins),

@@ -29,6 +29,11 @@ export function statsService(deps: StatsDeps) {
     return reader.view(q.from, q.to, now).then((view) => ({ view, now }));
   };
   return {
+    /** The program's calendar as ops see it: its time zone, today there and the instant; what a date range starts from. */
+    async calendar() {
+      const now = clock.now();
+      return { timezone: calendar.zone, today: calendar.dayOf(now), now: now.toISOString() };
+    },
     async points(q: StatsQuery) {
       const { view, now } = await open(q);
       return pointsReport(view, q, calendar, now);

@@ -1,0 +1,43 @@
+import { messages } from './i18n';
+
+/** Words every screen shares. */
+export const common = messages(
+  {
+    loading: 'Loading…',
+    empty: 'Nothing here yet.',
+    error: 'Could not load this: {message}',
+    retry: 'Try again',
+    loadMore: 'Load more',
+    save: 'Save',
+    saving: 'Saving…',
+    saved: 'Saved.',
+    cancel: 'Cancel',
+    confirm: 'Confirm',
+    forbidden: 'Your token may not do this ({message}). Sign in with an ops token.',
+    requestId: 'request {id}',
+    yes: 'Yes',
+    no: 'No',
+    close: 'Close',
+    apply: 'Apply',
+    none: 'none',
+  },
+  {
+    loading: '加载中…',
+    empty: '暂无数据。',
+    error: '加载失败：{message}',
+    retry: '重试',
+    loadMore: '加载更多',
+    save: '保存',
+    saving: '保存中…',
+    saved: '已保存。',
+    cancel: '取消',
+    confirm: '确认',
+    forbidden: '当前令牌无权执行此操作（{message}）。请使用运营令牌登录。',
+    requestId: '请求 {id}',
+    yes: '是',
+    no: '否',
+    close: '关闭',
+    apply: '应用',
+    none: '无',
+  },
+);

@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { ops, service, startTestApp, tokenFor, type TestApp } from '../helpers/app.js';
+import { launchBrowser, openConsole } from '../helpers/browser.js';
+
+let app: TestApp;
+let browser: Browser;
+beforeAll(async () => {
+  app = await startTestApp({ env: { PROGRAM_TIMEZONE: 'Asia/Shanghai' } });
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+});
+
+describe('the console is served at /console', () => {
+  it('when /console is asked for, then it redirects to /console/, which is the app with a strict CSP and no framing', async () => {
+    const bare = await fetch(`${app.url}/console`, { redirect: 'manual' });
+    expect(bare.status).toBe(302);
+    expect(bare.headers.get('location')).toBe('/console/');
+    const res = await fetch(`${app.url}/console/`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/text\/html/);
+    expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    expect(await res.text()).toContain('<div id="app">');
+  });
+
+  it('when an asset is asked for, then it is cached for good; an unknown asset is a 404 with a stable code, and no write is taken', async () => {
+    const html = await (await fetch(`${app.url}/console/`)).text();
+    const script = /src="(\/console\/assets\/[^"]+\.js)"/.exec(html)![1]!;
+    const asset = await fetch(app.url + script);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('cache-control')).toContain('immutable');
+    const missing = await app.request('GET', '/console/assets/nope.js');
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.code).toBe('NOT_FOUND');
+    const traversal = await app.request('GET', '/console/assets/..%2f..%2fpackage.json');
+    expect(traversal.status).toBe(404);
+    const post = await app.request('POST', '/console/', { body: {} });
+    expect(post.status).toBe(405);
+  });
+});
+
+describe('signing in', () => {
+  it('when the dev link carries an ops token, then the console opens signed in, shows the program time zone, and drops the token from the address bar', async () => {
+    const { page, context, errors } = await openConsole(browser, app);
+    await page.getByRole('navigation').waitFor();
+    await expect.poll(() => page.url()).not.toContain('token=');
+    expect(await page.getByText('Program time zone: Asia/Shanghai').count()).toBe(1);
+    expect(await page.evaluate(() => sessionStorage.getItem('console.token'))).toBe(ops);
+    expect(await page.evaluate(() => localStorage.getItem('console.token'))).toBeNull();
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('when there is no token, then the console asks for one, and a pasted ops token signs in', async () => {
+    const { page, context } = await openConsole(browser, app, { token: null });
+    await page.getByLabel('Ops token').fill(ops);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('navigation').waitFor();
+    await context.close();
+  });
+
+  it('when the token is not an ops token, then sign-in says so; when the service refuses a token (401), the console goes back to sign-in', async () => {
+    const { page, context } = await openConsole(browser, app, { token: null });
+    await page.getByLabel('Ops token').fill(service);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'needs an ops token' }).waitFor();
+
+    // A token signed with another secret passes the form's look but the service answers 401.
+    await page.getByLabel('Ops token').fill(tokenFor('ops', 'ops-x', { secret: 'another-secret-0123456789-abcdefghijkl' }));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'refused this token' }).waitFor();
+    expect(await page.evaluate(() => sessionStorage.getItem('console.token'))).toBeNull();
+    await context.close();
+  });
+
+  it('when signed out, then the token is forgotten', async () => {
+    const { page, context } = await openConsole(browser, app);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Ops token').waitFor();
+    expect(await page.evaluate(() => sessionStorage.getItem('console.token'))).toBeNull();
+    await context.close();
+  });
+});

@@ -1,0 +1,62 @@
+import { createRequire } from 'node:module';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { ops, type TestApp } from './app.js';
+
+/** Debian's Chromium (`.ci/run` installs the package); CHROMIUM_PATH points elsewhere. No browser is downloaded. */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** A headless Chromium as root in a closed network wants it: no sandbox, no GPU, no calls home. */
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+}
+
+export type ConsolePage = { context: BrowserContext; page: Page; errors: string[] };
+
+/**
+ * Opens the console of `app` signed in with `token` (the dev link's way: `#token=`), in `locale`. `errors` collects
+ * the page's uncaught errors and console errors, which a test should find empty.
+ */
+export async function openConsole(
+  browser: Browser,
+  app: TestApp,
+  opts: { token?: string | null; locale?: 'en' | 'zh-CN'; route?: string; bypassCSP?: boolean; viewport?: { width: number; height: number } } = {},
+): Promise<ConsolePage> {
+  const context = await browser.newContext({
+    viewport: opts.viewport ?? { width: 1280, height: 900 },
+    locale: opts.locale ?? 'en-US',
+    ...(opts.bypassCSP ? { bypassCSP: true } : {}),
+  });
+  const locale = opts.locale ?? 'en';
+  await context.addInitScript((l) => {
+    if (!localStorage.getItem('console.locale')) localStorage.setItem('console.locale', l);
+  }, locale);
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(msg.text());
+  });
+  const token = opts.token === undefined ? ops : opts.token;
+  const fragment = token ? `#token=${token}` : '';
+  await page.goto(`${app.url}/console/${fragment}`);
+  if (opts.route) await page.evaluate((r) => (location.hash = r), opts.route);
+  return { context, page, errors };
+}
+
+const require = createRequire(import.meta.url);
+
+/** Runs axe-core on the page (the context must bypass CSP for the injected script) and returns serious and critical violations. */
+export async function seriousViolations(page: Page): Promise<{ id: string; impact: string; help: string; targets: string[] }[]> {
+  await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
+  const result = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] }> } }).axe;
+    return axe.run(document, { resultTypes: ['violations'] });
+  });
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')) }));
+}
