@@ -1,18 +1,7 @@
 import { createRequire } from 'node:module';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+export { launchBrowser } from '../../scripts/lib/browser.js';
 import { ops, type TestApp } from './app.js';
-
-/** Debian's Chromium (`.ci/run` installs the package); CHROMIUM_PATH points elsewhere. No browser is downloaded. */
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-/** A headless Chromium as root in a closed network wants it: no sandbox, no GPU, no calls home. */
-export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM_PATH,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
-}
 
 export type ConsolePage = { context: BrowserContext; page: Page; errors: string[] };
 
