@@ -37,7 +37,7 @@ export const memberPart = (f: Fact): MemberFact | undefined =>
  * Applies a fact to the members' rows (facts of one day in any order: each field keeps its newest value). With `base`,
  * `rows` is an overlay on it: a row is copied from the base before it changes, and the base is left as it is.
  */
-export function applyToRows(rows: Map<string, MemberRow>, fact: MemberFact, day: string, base?: Map<string, MemberRow>): void {
+export function applyToRows(rows: Map<string, MemberRow>, fact: MemberFact, day: string, base?: ReadonlyMap<string, MemberRow>): void {
   if (!fact.member || !(fact.registered || fact.active || fact.tier)) return;
   let row = rows.get(fact.member);
   if (!row) {
