@@ -58,6 +58,25 @@ describe('members stats', () => {
     expect(ids(await segment('tier:BASE'))).toEqual(['t4']);
   });
 
+  it('when members move after the last snapshot and segments are read between reports, then each report counts each move once (the kept snapshot rows are never changed)', async () => {
+    expect((await api.request('PUT', '/v1/admin/tiers', { token: ops, body: ladder })).status).toBe(200);
+    for (const m of ['k1', 'k2', 'k3']) await registerMember(api, m);
+    await grow('k1', 150); // BASE → SILVER, before the snapshot
+    await closeThrough(api, '2026-03-01');
+    api.clock.set('2026-03-02T09:00:00Z');
+    await grow('k2', 600); // BASE → GOLD, after it: a live fact
+    const today = async () => on(await report(api, 'members', { from: '2026-03-02', to: '2026-03-02' }), '2026-03-02').atEnd.tiers;
+    expect(await today()).toEqual({ BASE: 1, SILVER: 1, GOLD: 1 });
+    // Segment pages apply the live facts to the snapshot's rows; the report after them must still see the rows as written.
+    expect(ids(await segment('tier:GOLD'))).toEqual(['k2']);
+    expect(ids(await segment('tier:GOLD'))).toEqual(['k2']);
+    expect(await today()).toEqual({ BASE: 1, SILVER: 1, GOLD: 1 });
+    await grow('k1', 400); // SILVER → GOLD, another live fact
+    expect(ids(await segment('tier:GOLD'))).toEqual(['k1', 'k2']);
+    expect(await today()).toEqual({ BASE: 1, SILVER: 0, GOLD: 2 });
+    expect(ids(await segment('tier:BASE'))).toEqual(['k3']);
+  });
+
   it('when a tier period ends, then a member who kept the threshold is counted renewed and one who did not is counted down', async () => {
     expect((await api.request('PUT', '/v1/admin/tiers', { token: ops, body: ladder })).status).toBe(200);
     await registerMember(api, 'k1');
