@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { ops, startTestApp, type TestApp } from '../helpers/app.js';
-import { launchBrowser, openConsole } from '../helpers/browser.js';
+import { launchBrowser, openConsole, seriousViolations } from '../helpers/browser.js';
 import { checkedIn } from '../helpers/checkins.js';
 import { earned, points, registerMember } from '../helpers/ledger.js';
 import { report } from '../helpers/stats.js';
@@ -67,7 +67,7 @@ describe('the dashboard', () => {
     const started = Date.now();
     const { page, context, errors } = await openConsole(browser, app, { route: '#/dashboard' });
     await ready(page);
-    console.info(`[dashboard] interactive after ${Date.now() - started} ms (3 days of data)`);
+    process.stdout.write(`[dashboard] interactive after ${Date.now() - started} ms (3 days of data)\n`);
     expect(await page.getByRole('heading', { level: 1, name: 'Dashboard' }).count()).toBe(1);
     expect(await page.getByLabel('From').inputValue()).toBe('2026-02-02');
     expect(await page.getByLabel('To').inputValue()).toBe('2026-03-03');
@@ -163,6 +163,13 @@ describe('the dashboard', () => {
     expect(await page.getByRole('button', { name: '近 7 天' }).count()).toBe(1);
     expect(await page.getByLabel('开始日期').inputValue()).toBe('2026-02-02');
     expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('when axe-core checks the drawn dashboard, then it finds no serious or critical violation', async () => {
+    const { page, context } = await openConsole(browser, app, { route: '#/dashboard', bypassCSP: true });
+    await ready(page);
+    expect(await seriousViolations(page)).toEqual([]);
     await context.close();
   });
 });
