@@ -1,0 +1,63 @@
+import { call } from '../../lib/api';
+import { addDays, daysBetween } from '../../lib/format';
+
+/** The parts of the stats reports (src/modules/stats/stats.schemas.ts) the dashboard reads. */
+type Interval = { start: string; end: string };
+type Flows = { earned: number; spent: number; expired: number; redemptionRate: number | null; breakageRate: number | null };
+export type PointsStats = { timezone: string; intervals: (Interval & Flows & { liability: { asOf: string; points: number } })[]; totals: Flows };
+type Lifecycle = { active: number; silent: number; churned: number };
+export type MembersStats = { intervals: (Interval & { new: number; atEnd: { members: number; tiers: Record<string, number>; lifecycle: Lifecycle } })[] };
+export type CheckinsStats = { intervals: (Interval & { checkins: number; makeups: number })[]; totals: { checkins: number; makeups: number } };
+type Funnel = { bound: number; qualified: number; review: number; rejected: number; rewarded: number; reversed: number };
+export type ReferralsStats = { intervals: (Interval & Funnel)[]; totals: Funnel };
+
+export type Report = { points: PointsStats; members: MembersStats; checkins: CheckinsStats; referrals: ReferralsStats };
+export type Range = { from: string; to: string };
+
+/** The range of equal length just before `range`: what the cards compare with. */
+export function previousRange({ from, to }: Range): Range {
+  const days = daysBetween(from, to) + 1;
+  const prevTo = addDays(from, -1);
+  return { from: addDays(prevTo, -(days - 1)), to: prevTo };
+}
+
+/** The four reports of a range by day, asked at once. */
+export async function loadReport(range: Range): Promise<Report> {
+  const query = { ...range, interval: 'day' };
+  const [points, members, checkins, referrals] = await Promise.all([
+    call<PointsStats>('GET', '/v1/admin/stats/points', { query }),
+    call<MembersStats>('GET', '/v1/admin/stats/members', { query }),
+    call<CheckinsStats>('GET', '/v1/admin/stats/checkins', { query }),
+    call<ReferralsStats>('GET', '/v1/admin/stats/referrals', { query }),
+  ]);
+  return { points, members, checkins, referrals };
+}
+
+/** The figures a card shows, for a range. */
+export function figures(r: Report) {
+  const lastPoints = r.points.intervals[r.points.intervals.length - 1];
+  return {
+    earned: r.points.totals.earned,
+    spent: r.points.totals.spent,
+    expired: r.points.totals.expired,
+    liability: lastPoints?.liability.points ?? 0,
+    redemptionRate: r.points.totals.redemptionRate,
+    breakageRate: r.points.totals.breakageRate,
+    newMembers: r.members.intervals.reduce((sum, i) => sum + i.new, 0),
+    checkins: r.checkins.totals.checkins,
+  };
+}
+export type Figures = ReturnType<typeof figures>;
+
+/** True when nothing happened in the range (a liability carried from before is not activity). */
+export function idle(r: Report): boolean {
+  const f = figures(r);
+  const t = r.referrals.totals;
+  return f.earned + f.spent + f.expired + f.newMembers + f.checkins + r.checkins.totals.makeups + t.bound + t.qualified + t.rewarded === 0;
+}
+
+/** The relative change from `before` to `now`; null when there is nothing to compare with. */
+export function change(now: number | null, before: number | null): number | null {
+  if (now === null || before === null || before === 0) return null;
+  return (now - before) / before;
+}
