@@ -92,7 +92,13 @@ function Definition({ benefit: b }: { benefit: Benefit }) {
         <dd>{b.perMemberLimit ? t('limitValue', { count: b.perMemberLimit.count, period: t(`period.${b.perMemberLimit.period}` as 'period.day') }) : tc('none')}</dd>
         <dt>{t('window')}</dt>
         <dd>
-          <Time iso={b.validFrom} /> – <Time iso={b.validTo} />
+          {b.validFrom || b.validTo ? (
+            <>
+              <Time iso={b.validFrom} /> – <Time iso={b.validTo} />
+            </>
+          ) : (
+            t('always')
+          )}
         </dd>
         <dt>{t('voucherDays')}</dt>
         <dd>{b.voucherValidDays === null ? tc('none') : f.number(b.voucherValidDays)}</dd>
