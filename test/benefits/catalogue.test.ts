@@ -91,6 +91,24 @@ describe('benefit definitions', () => {
     expect(b).toMatchObject({ validFrom: '2026-03-20T00:00:00.000Z', validTo: '2026-06-21T00:00:00.000Z' });
   });
 
+  it('when units are redeemed and restocked, then ops read the stock left beside the total, in the list and one by one; unlimited is null', async () => {
+    await created('left-tea', { ...coupon, stock: 4 });
+    await created('left-free', { ...coupon, stock: null });
+    const memberId = await newMember();
+    await earned(api, memberId, 300);
+    const redeemed = await api.request('POST', '/v1/me/redemptions', {
+      token: tokenFor('member', memberId), body: { benefitCode: 'left-tea', quantity: 3 }, headers: { 'Idempotency-Key': 'left-tea-1' },
+    });
+    expect(redeemed.status, redeemed.text).toBe(201);
+    const one = async (code: string) => (await api.request('GET', `/v1/admin/benefits/${code}`, { token: ops })).body.benefit;
+    expect(await one('left-tea')).toMatchObject({ stock: 4, stockLeft: 1 });
+    const restocked = await putBenefit('left-tea', { ...coupon, stock: 10 });
+    expect(restocked.body.benefit).toMatchObject({ stock: 10, stockLeft: 7 });
+    const listed = (await allPages('/v1/admin/benefits', ops, 100)).filter((b) => b.code.startsWith('left-'));
+    expect(listed.map((b) => [b.code, b.stock, b.stockLeft])).toEqual([['left-free', null, null], ['left-tea', 10, 7]]);
+    expect(await one('left-free')).toMatchObject({ stockLeft: null });
+  });
+
   it('when a benefit does not exist, then reading it is 404', async () => {
     const res = await api.request('GET', '/v1/admin/benefits/no-such-thing', { token: ops });
     expect(res.status).toBe(404);

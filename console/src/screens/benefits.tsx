@@ -1,4 +1,8 @@
-/** Written by the benefits screen's author; see docs/CONSOLE.md. */
+import { BenefitPage } from './benefits/benefit';
+import { Catalogue } from './benefits/catalogue';
+
+/** `#/benefits`: the catalogue; `#/benefits/<code>`: one benefit (docs/CONSOLE.md). */
 export function BenefitsScreen({ args }: { args: string[] }) {
-  return <h1>benefits {args.join('/')}</h1>;
+  const [code] = args;
+  return code ? <BenefitPage key={code} code={code} /> : <Catalogue />;
 }

@@ -1,11 +1,17 @@
 import { defineRoute, type Route } from '../../platform/http/route.js';
 import { benefitBody, benefitPage, benefitParams, benefitResponse, encodeCursor, listQuery, memberBenefitPage } from './benefits.schemas.js';
+import type { Benefit } from './benefits.model.js';
+import type { AdminBenefitView } from './benefits.schemas.js';
 import { toBenefitView, type BenefitsService } from './benefits.service.js';
 
 const cursorOf = (next: string | null) => (next ? encodeCursor(next) : null);
 
-/** `maxPoints` is MAX_POINTS_AMOUNT, the most a benefit may cost. */
-export function benefitsRoutes(benefits: BenefitsService, deps: { maxPoints: number }): Route[] {
+/**
+ * `maxPoints` is MAX_POINTS_AMOUNT, the most a benefit may cost; `stockLeft` reads a benefit's units left (null:
+ * unlimited), which ops see beside the total they configure.
+ */
+export function benefitsRoutes(benefits: BenefitsService, deps: { maxPoints: number; stockLeft: (b: Benefit) => Promise<number | null> }): Route[] {
+  const opsView = async (b: Benefit): Promise<AdminBenefitView> => ({ ...toBenefitView(b), stockLeft: await deps.stockLeft(b) });
   return [
     defineRoute({
       method: 'put', path: '/v1/admin/benefits/:code', tag: 'benefits', auth: ['ops'],
@@ -15,7 +21,7 @@ export function benefitsRoutes(benefits: BenefitsService, deps: { maxPoints: num
       errors: [503],
       handler: async ({ params, body, caller, requestId }) => {
         const { benefit, created } = await benefits.putBenefit(caller, params.code, body, requestId);
-        return { status: created ? 201 : 200, body: { benefit: toBenefitView(benefit) } };
+        return { status: created ? 201 : 200, body: { benefit: await opsView(benefit) } };
       },
     }),
     defineRoute({
@@ -25,7 +31,7 @@ export function benefitsRoutes(benefits: BenefitsService, deps: { maxPoints: num
       responses: { 200: { description: 'a page', schema: benefitPage } },
       handler: async ({ query }) => {
         const page = await benefits.listBenefits({ limit: query.limit, after: query.cursor });
-        return { status: 200, body: { items: page.items.map(toBenefitView), nextCursor: cursorOf(page.next) } };
+        return { status: 200, body: { items: await Promise.all(page.items.map(opsView)), nextCursor: cursorOf(page.next) } };
       },
     }),
     defineRoute({
@@ -34,7 +40,7 @@ export function benefitsRoutes(benefits: BenefitsService, deps: { maxPoints: num
       request: { params: benefitParams },
       responses: { 200: { description: 'the benefit', schema: benefitResponse } },
       errors: [404],
-      handler: async ({ params }) => ({ status: 200, body: { benefit: toBenefitView(await benefits.getBenefit(params.code, { fresh: true })) } }),
+      handler: async ({ params }) => ({ status: 200, body: { benefit: await opsView(await benefits.getBenefit(params.code, { fresh: true })) } }),
     }),
     defineRoute({
       method: 'get', path: '/v1/benefits', tag: 'benefits', auth: ['member'],

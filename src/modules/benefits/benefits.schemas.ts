@@ -125,8 +125,12 @@ export const memberBenefitView = z
   .meta({ id: 'MemberBenefit' });
 export type MemberBenefitView = z.infer<typeof memberBenefitView>;
 
-export const benefitResponse = z.object({ benefit: benefitView }).meta({ id: 'BenefitResponse' });
-export const benefitPage = z.object({ items: z.array(benefitView), nextCursor: z.string().nullable() }).meta({ id: 'BenefitPage' });
+/** What ops' routes answer: the definition and the units left now (the stock chains' sum; null is unlimited). */
+export const adminBenefitView = benefitView.extend({ stockLeft: z.number().int().nullable() }).meta({ id: 'AdminBenefitView' });
+export type AdminBenefitView = z.infer<typeof adminBenefitView>;
+
+export const benefitResponse = z.object({ benefit: adminBenefitView }).meta({ id: 'BenefitResponse' });
+export const benefitPage = z.object({ items: z.array(adminBenefitView), nextCursor: z.string().nullable() }).meta({ id: 'BenefitPage' });
 export const memberBenefitPage = z.object({ items: z.array(memberBenefitView), nextCursor: z.string().nullable() }).meta({ id: 'MemberBenefitPage' });
 
 /** The body of a redemption (`POST /v1/me/redemptions`, `POST /v1/members/:memberId/redemptions`). */

@@ -1,6 +1,6 @@
 import type { Connection } from 'mongoose';
 import type { Route } from '../../platform/http/route.js';
-import { benefitsRepository } from './benefits.model.js';
+import { benefitsRepository, type Benefit } from './benefits.model.js';
 import { benefitsRoutes } from './benefits.routes.js';
 import { benefitsService, type Availability, type BenefitsDeps, type BenefitsService } from './benefits.service.js';
 import { AppError } from '../../platform/errors.js';
@@ -81,6 +81,10 @@ export function createBenefitsModule(
     if (delta !== 0) await stock.adjust(code, delta, derivedOpId('benefit-stock', code, String(version), String(units)));
   }
 
+  /** Units left of a stocked benefit; a stock no save has defined yet has all of its units. */
+  const stockLeftOf = async (b: Benefit): Promise<number | null> =>
+    b.stock === null ? null : stock.levels(b.code).then((l) => l.left, (err: unknown) => (isCode(err, 'NOT_FOUND') ? b.stock : Promise.reject(err)));
+
   const availability: Availability = {
     async stockLeft(code) {
       const b = await service.getBenefit(code);
@@ -130,7 +134,7 @@ export function createBenefitsModule(
     grants,
     stock,
     factSource: redemptionsRepo.factSource,
-    routes: [...benefitsRoutes(service, { maxPoints: deps.maxPointsAmount }), ...redemptionsRoutes(redemptions), ...grantsRoutes(grants)],
+    routes: [...benefitsRoutes(service, { maxPoints: deps.maxPointsAmount, stockLeft: stockLeftOf }), ...redemptionsRoutes(redemptions), ...grantsRoutes(grants)],
     init: async () => {
       await Promise.all([repo.init(), stock.init(), limits.init(), redemptionsRepo.init(), grants.init()]);
     },
