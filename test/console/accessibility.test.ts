@@ -12,7 +12,7 @@ beforeAll(async () => {
   app = await startTestApp({ clock: new ManualClock(new Date()), env: { PROGRAM_TIMEZONE: 'Asia/Shanghai' } });
   await seedDemo(app.url);
   const referrals = await app.request('GET', '/v1/admin/referrals?limit=1', { token: ops });
-  referralId = referrals.body.items[0].id;
+  referralId = referrals.body.items[0].invitee;
   browser = await launchBrowser();
 }, 300_000);
 afterAll(async () => {

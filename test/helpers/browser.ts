@@ -7,7 +7,8 @@ export type ConsolePage = { context: BrowserContext; page: Page; errors: string[
 
 /**
  * Opens the console of `app` signed in with `token` (the dev link's way: `#token=`), in `locale`. `errors` collects
- * the page's uncaught errors and console errors, which a test should find empty.
+ * the page's uncaught errors, console errors and answers of 400 or more (`HTTP 404 GET /v1/…`), which a test should
+ * find empty, or holding only the refusals it provoked.
  */
 export async function openConsole(
   browser: Browser,
@@ -26,8 +27,12 @@ export async function openConsole(
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(err.message));
+  // A failed load is logged by the browser without its address; the answer itself names it.
   page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(msg.text());
+    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) errors.push(msg.text());
+  });
+  page.on('response', (res) => {
+    if (res.status() >= 400) errors.push(`HTTP ${res.status()} ${res.request().method()} ${new URL(res.url()).pathname}`);
   });
   const token = opts.token === undefined ? ops : opts.token;
   const fragment = token ? `#token=${token}` : '';
