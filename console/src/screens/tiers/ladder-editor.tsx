@@ -1,5 +1,5 @@
 import { Field } from '../../components/ui';
-import { JsonField } from '../../components/editing';
+import { HintedField, JsonField } from '../../components/editing';
 import { useT } from '../../lib/i18n';
 import { emptyRow, type Draft, type TierRow } from './ladder';
 import { m, type Key } from './messages';
@@ -73,20 +73,20 @@ export function LadderEditor({ draft, onChange }: { draft: Draft; onChange: (d: 
       <h3>{t('policy')}</h3>
       <div class="row">
         <Field label={t('mode')}>
-          <select value={draft.mode} onChange={(e) => onChange({ ...draft, mode: e.currentTarget.value })}>
+          <select aria-label={t('mode')} value={draft.mode} onChange={(e) => onChange({ ...draft, mode: e.currentTarget.value })}>
             <option value="threshold">{t('modeThreshold')}</option>
             <option value="percentile">{t('modePercentile')}</option>
           </select>
         </Field>
         <Field label={t('window')}>
-          <select value={draft.window} onChange={(e) => onChange({ ...draft, window: e.currentTarget.value })}>
+          <select aria-label={t('window')} value={draft.window} onChange={(e) => onChange({ ...draft, window: e.currentTarget.value })}>
             <option value="rolling-365d">{t('rolling')}</option>
             <option value="calendar-year">{t('calendarYear')}</option>
           </select>
         </Field>
-        <Field label={t('graceDays')} hint={t('graceHint')}>
+        <HintedField label={t('graceDays')} hint={t('graceHint')}>
           <input type="text" inputMode="numeric" value={draft.graceDays} onInput={(e) => onChange({ ...draft, graceDays: e.currentTarget.value })} />
-        </Field>
+        </HintedField>
       </div>
       {draft.mode === 'percentile' && (
         <JsonField label={t('buckets')} hint={t('bucketsHint')} rows={4} value={draft.buckets} onInput={(buckets) => onChange({ ...draft, buckets })} />
