@@ -70,7 +70,7 @@ describe('the earning rules screen', () => {
     const extra = label(page, 'Growth, conditions, multipliers and caps (JSON)');
     await extra.fill('{"conditions": {"categories": ["coffee"]}, "caps": {"perDay": 5, "perMonth": 2');
     await page.getByRole('alert').filter({ hasText: 'Not valid JSON' }).first().waitFor();
-    expect(await page.getByRole('button', { name: 'Save rule' }).isDisabled()).toBe(true);
+    await expect.poll(() => page.getByRole('button', { name: 'Save rule' }).isDisabled()).toBe(true);
     await extra.fill('{"conditions": {"categories": ["coffee"]}, "caps": {"perDay": 5, "perMonth": 2}}');
 
     await page.getByRole('button', { name: 'Save rule' }).click();

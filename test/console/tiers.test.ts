@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { ops, service, startTestApp, type TestApp } from '../helpers/app.js';
-import { launchBrowser, openConsole } from '../helpers/browser.js';
+import { launchBrowser, openConsole, seriousViolations } from '../helpers/browser.js';
 
 let app: TestApp;
 let browser: Browser;
@@ -51,7 +51,8 @@ describe('the tier ladder screen', () => {
     await page.getByRole('heading', { level: 1, name: 'Tier ladder' }).waitFor();
     const current = page.locator('table').first();
     await current.getByRole('cell', { name: 'GOLD', exact: true }).waitFor();
-    expect(await current.locator('tr', { hasText: 'SILVER' }).locator('td').last().innerText()).toBe('2');
+    // The counts arrive after the ladder (a second call): poll until they are drawn.
+    await expect.poll(() => current.locator('tr', { hasText: 'SILVER' }).locator('td').last().innerText()).toBe('2');
 
     await page.getByLabel('Threshold of tier 2', { exact: true }).fill('200');
     await page.getByRole('button', { name: 'Add a tier' }).click();
@@ -59,7 +60,7 @@ describe('the tier ladder screen', () => {
     await page.getByLabel('Name of tier 4', { exact: true }).fill('Platinum');
     await page.getByLabel('Threshold of tier 4', { exact: true }).fill('600');
     const save = page.getByRole('button', { name: 'Save ladder' });
-    expect(await save.isDisabled()).toBe(true);
+    await expect.poll(() => save.isDisabled()).toBe(true);
     await page.getByRole('button', { name: 'Preview' }).click();
     await page.getByRole('heading', { name: 'What-if preview (today)' }).waitFor();
 
@@ -83,10 +84,10 @@ describe('the tier ladder screen', () => {
 
     // An edit after the preview needs a new preview before it may be saved.
     await page.getByLabel('Name of tier 4', { exact: true }).fill('Platinum club');
-    expect(await save.isDisabled()).toBe(true);
+    await expect.poll(() => save.isDisabled()).toBe(true);
     await page.getByText('preview again before saving').waitFor();
     await page.getByLabel('Name of tier 4', { exact: true }).fill('Platinum');
-    expect(await save.isDisabled()).toBe(false);
+    await expect.poll(() => save.isDisabled()).toBe(false);
 
     await save.click();
     const dialog = page.getByRole('dialog');
@@ -111,7 +112,7 @@ describe('the tier ladder screen', () => {
     const alert = page.getByRole('alert').filter({ hasText: 'VALIDATION_FAILED' });
     await alert.getByText('thresholds must increase up the ladder').waitFor();
     expect(await alert.innerText()).toContain('body.ladder.tiers.1.code');
-    expect(await page.getByRole('button', { name: 'Save ladder' }).isDisabled()).toBe(true);
+    await expect.poll(() => page.getByRole('button', { name: 'Save ladder' }).isDisabled()).toBe(true);
     expect((await app.request('GET', '/v1/tiers', { token: service })).body.ladder.version).toBe(2);
     await context.close();
   });
@@ -122,8 +123,20 @@ describe('the tier ladder screen', () => {
     await page.getByRole('heading', { name: '编辑等级体系' }).waitFor();
     await page.getByLabel('第 2 级的升级门槛', { exact: true }).waitFor();
     expect(await page.getByRole('button', { name: '预览' }).count()).toBe(1);
-    expect(await page.getByRole('button', { name: '保存等级体系' }).isDisabled()).toBe(true);
+    await expect.poll(() => page.getByRole('button', { name: '保存等级体系' }).isDisabled()).toBe(true);
     expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('when the program editors are checked with axe, then none has a serious or critical violation', async () => {
+    const { page, context } = await openConsole(browser, app, { route: '#/tiers', bypassCSP: true });
+    const screens: [string, string][] = [['#/tiers', 'Tier ladder'], ['#/rules', 'Earning rules'], ['#/rules/growth', 'Earning rules'], ['#/checkins', 'Check-in program'], ['#/tasks/new', 'Tasks']];
+    for (const [route, heading] of screens) {
+      await page.evaluate((r) => (location.hash = r), route);
+      await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+      await page.getByRole('status').filter({ hasText: 'Loading' }).waitFor({ state: 'detached' });
+      expect(await seriousViolations(page), route).toEqual([]);
+    }
     await context.close();
   });
 });
