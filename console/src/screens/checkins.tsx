@@ -1,4 +1,150 @@
-/** Written by the checkins screen's author; see docs/CONSOLE.md. */
-export function CheckinsScreen({ args }: { args: string[] }) {
-  return <h1>checkins {args.join('/')}</h1>;
+import { useEffect, useState } from 'preact/hooks';
+import { Confirm, defined, HintedField, numberOrText, Refusal, useConfirmed } from '../components/editing';
+import { ErrorBox, Field, Loading, Section, Time } from '../components/ui';
+import { call } from '../lib/api';
+import { useLoad } from '../lib/hooks';
+import { useT } from '../lib/i18n';
+import { m } from './checkins/messages';
+
+type Config = { cycle: number[]; milestones: { streak: number; points: number; growth: number }[]; growthPerCheckin: number; makeup: { cost: number; perMonth: number } };
+type ConfigView = { config: Config; updatedAt: string | null };
+/** The form's fields as typed. */
+type Draft = { cycle: string[]; milestones: { streak: string; points: string; growth: string }[]; growthPerCheckin: string; cost: string; perMonth: string };
+
+const draftOf = (c: Config): Draft => ({
+  cycle: c.cycle.map(String),
+  milestones: c.milestones.map((x) => ({ streak: String(x.streak), points: String(x.points), growth: String(x.growth) })),
+  growthPerCheckin: String(c.growthPerCheckin),
+  cost: String(c.makeup.cost),
+  perMonth: String(c.makeup.perMonth),
+});
+/** PUT /v1/admin/checkin-config's body; what is not a number goes as typed, for the service to name. */
+const bodyOf = (d: Draft) => ({
+  cycle: d.cycle.map((p) => numberOrText(p) ?? ''),
+  milestones: d.milestones.map((x) => defined({ streak: numberOrText(x.streak) ?? '', points: numberOrText(x.points) ?? '', growth: numberOrText(x.growth) })),
+  growthPerCheckin: numberOrText(d.growthPerCheckin) ?? 0,
+  makeup: { cost: numberOrText(d.cost) ?? '', perMonth: numberOrText(d.perMonth) ?? '' },
+});
+
+/** The check-in program (#/checkins): the daily cycle, streak milestones, growth and make-up rules, saved after a confirmation. */
+export function CheckinsScreen(_: { args: string[] }) {
+  const t = useT(m);
+  const loaded = useLoad(() => call<ConfigView>('GET', '/v1/admin/checkin-config'), []);
+  const [draft, setDraft] = useState<Draft>();
+  const [saved, setSaved] = useState(false);
+  useEffect(() => {
+    if (loaded.data) setDraft(draftOf(loaded.data.config));
+  }, [loaded.data]);
+  const save = useConfirmed(
+    () => call<ConfigView>('PUT', '/v1/admin/checkin-config', { body: draft && bodyOf(draft) }),
+    () => {
+      setSaved(true);
+      loaded.reload();
+    },
+  );
+  if (loaded.state === 'error') return <ErrorBox error={loaded.error} retry={loaded.reload} />;
+  if (loaded.state === 'loading' && !draft) return <Loading />;
+  if (!draft) return <Loading />;
+  const edit = (next: Partial<Draft>) => {
+    setDraft({ ...draft, ...next });
+    setSaved(false);
+  };
+  const setMilestone = (i: number, key: 'streak' | 'points' | 'growth', value: string) =>
+    edit({ milestones: draft.milestones.map((x, j) => (j === i ? { ...x, [key]: value } : x)) });
+  const number = (value: string, onInput: (v: string) => void, label: string) => (
+    <input type="text" inputMode="numeric" aria-label={label} value={value} onInput={(e) => onInput(e.currentTarget.value)} />
+  );
+  const updatedAt = loaded.data?.updatedAt;
+  return (
+    <>
+      <h1>{t('title')}</h1>
+      <p class="state">
+        {updatedAt ? (
+          <>
+            {t('lastSaved')}
+            <Time iso={updatedAt} />
+          </>
+        ) : (
+          t('never')
+        )}
+      </p>
+      <Section title={t('cycle')}>
+        <p class="state">{t('cycleHint')}</p>
+        <div class="program-grid">
+          {draft.cycle.map((p, i) => (
+            <Field key={i} label={t('dayPoints', { n: i + 1 })}>
+              <input type="text" inputMode="numeric" value={p} onInput={(e) => edit({ cycle: draft.cycle.map((x, j) => (j === i ? e.currentTarget.value : x)) })} />
+            </Field>
+          ))}
+        </div>
+        <div class="row">
+          <button type="button" disabled={draft.cycle.length >= 31} onClick={() => edit({ cycle: [...draft.cycle, draft.cycle[draft.cycle.length - 1] ?? '0'] })}>
+            {t('addDay')}
+          </button>
+          <button type="button" class="danger" disabled={draft.cycle.length <= 1} onClick={() => edit({ cycle: draft.cycle.slice(0, -1) })}>
+            {t('removeDay')}
+          </button>
+        </div>
+      </Section>
+      <Section title={t('milestones')}>
+        <p class="state">{t('milestonesHint')}</p>
+        {draft.milestones.length === 0 ? (
+          <p class="state empty">{t('noMilestones')}</p>
+        ) : (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{t('streak')}</th>
+                <th scope="col">{t('points')}</th>
+                <th scope="col">{t('growth')}</th>
+                <th scope="col">
+                  <span class="sr-only">{t('remove')}</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {draft.milestones.map((x, i) => (
+                <tr key={i}>
+                  <td>{number(x.streak, (v) => setMilestone(i, 'streak', v), t('fieldOf', { field: t('streak'), n: i + 1 }))}</td>
+                  <td>{number(x.points, (v) => setMilestone(i, 'points', v), t('fieldOf', { field: t('points'), n: i + 1 }))}</td>
+                  <td>{number(x.growth, (v) => setMilestone(i, 'growth', v), t('fieldOf', { field: t('growth'), n: i + 1 }))}</td>
+                  <td>
+                    <button type="button" class="danger" aria-label={t('removeMilestone', { n: i + 1 })} onClick={() => edit({ milestones: draft.milestones.filter((_, j) => j !== i) })}>
+                      {t('remove')}
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        <p>
+          <button type="button" onClick={() => edit({ milestones: [...draft.milestones, { streak: '', points: '', growth: '0' }] })}>
+            {t('addMilestone')}
+          </button>
+        </p>
+      </Section>
+      <Section title={t('other')}>
+        <div class="program-grid">
+          <Field label={t('growthPerCheckin')}>{number(draft.growthPerCheckin, (v) => edit({ growthPerCheckin: v }), t('growthPerCheckin'))}</Field>
+          <Field label={t('makeupCost')}>{number(draft.cost, (v) => edit({ cost: v }), t('makeupCost'))}</Field>
+          <HintedField label={t('makeupPerMonth')} hint={t('makeupHint')}>
+            {number(draft.perMonth, (v) => edit({ perMonth: v }), t('makeupPerMonth'))}
+          </HintedField>
+        </div>
+      </Section>
+      <Refusal error={save.error} />
+      <div class="row program-actions">
+        <button type="button" class="primary" disabled={save.busy} onClick={save.ask}>
+          {t('saveProgram')}
+        </button>
+        {saved && (
+          <span class="state ok" role="status">
+            {t('saved')}
+          </span>
+        )}
+      </div>
+      {save.asking && <Confirm question={t('confirmSave')} confirmLabel={t('saveProgram')} busy={save.busy} onConfirm={save.confirm} onCancel={save.cancel} />}
+    </>
+  );
 }

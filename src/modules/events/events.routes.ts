@@ -19,11 +19,11 @@ export function eventsRoutes(events: EventsService): Route[] {
     }),
     defineRoute({
       method: 'post', path: '/v1/admin/earning-rules/dry-run', tag: 'rules', auth: ['ops'], readOnly: true,
-      summary: 'Evaluate an event against the rules without writing anything (caps are not consulted)',
+      summary: 'Evaluate an event against the rules without writing anything (caps are not consulted); a draft rule stands in for the saved one of its code',
       request: { body: dryRunBody },
       responses: { 200: { description: 'what each rule would do', schema: dryRunResponse } },
       errors: [404],
-      handler: async ({ body }) => ({ status: 200, body: await events.dryRun(body.event) }),
+      handler: async ({ body }) => ({ status: 200, body: await events.dryRun(body.event, body.draft && { ...body.draft.rule, code: body.draft.code }) }),
     }),
   ];
 }

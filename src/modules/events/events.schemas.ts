@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import '../../platform/openapi.js';
 import { memberIdSchema } from '../members/index.js';
-import { eventTypeSchema } from '../rules/index.js';
+import { eventTypeSchema, ruleBody, ruleCodeSchema } from '../rules/index.js';
 
 /**
  * A numeric property is finite and within ±(2^53 − 1): beyond that a number is no longer exact, and formulas multiply
@@ -36,7 +36,14 @@ export const eventBody = z
   .meta({ id: 'Event' });
 export type EventInput = z.infer<typeof eventBody>;
 
-export const dryRunBody = z.object({ event: eventBody }).strict().meta({ id: 'DryRun' });
+export const dryRunBody = z
+  .object({
+    event: eventBody,
+    /** An unsaved rule to try (the console's editor): it replaces the saved rule of its code for this dry run only. */
+    draft: z.object({ code: ruleCodeSchema, rule: ruleBody }).strict().optional(),
+  })
+  .strict()
+  .meta({ id: 'DryRun' });
 
 /** A referral's states (docs/REFERRALS.md); defined here because an event's answer reports them. */
 export const referralStates = ['bound', 'qualified', 'review', 'rewarded', 'rejected', 'reversed', 'expired'] as const;

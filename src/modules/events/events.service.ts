@@ -4,7 +4,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { Caller } from '../../platform/http/route.js';
 import { derivedOpId, type LedgerService } from '../ledger/index.js';
 import type { MembersService, MemberView } from '../members/index.js';
-import type { MemberContext, RulesService } from '../rules/index.js';
+import type { MemberContext, Rule, RulesService } from '../rules/index.js';
 import type { Decision, EventDoc, EventsRepository, OrderDoc, OrderEntriesDoc } from './events.model.js';
 import type { Effects, EventInput, ReferralEffect, TaskEffect } from './events.schemas.js';
 
@@ -272,12 +272,16 @@ export function eventsService(deps: EventsDeps) {
       return this.processEvent({ role: 'service', sub: 'members' }, event, { scope: event.eventId, retry: false });
     },
 
-    /** What the rules would pay for an event, without writing anything (caps are not consulted). Errors: 404. */
-    async dryRun(event: EventInput) {
+    /**
+     * What the rules would pay for an event, without writing anything (caps are not consulted); `draft`, an unsaved
+     * rule, stands in for the saved rule of its code. Errors: 404.
+     */
+    async dryRun(event: EventInput, draft?: Rule) {
       const member = await deps.members.getMember(event.memberId);
       const evaluations = await rules.evaluate(
         { type: event.type, occurredAt: new Date(event.occurredAt), properties: event.properties },
         await memberContext(member),
+        draft,
       );
       checkPayout(evaluations, deps.maxPointsAmount);
       const view = evaluations.map(({ ruleDoc: _r, ...e }) => e);

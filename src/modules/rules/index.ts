@@ -8,7 +8,7 @@ import { rulesService, type RulesService } from './rules.service.js';
 
 export type { RulesService } from './rules.service.js';
 export type { MemberContext, Evaluation, Rule } from './rules.evaluate.js';
-export { eventTypeSchema } from './rules.schemas.js';
+export { eventTypeSchema, ruleBody, ruleCodeSchema } from './rules.schemas.js';
 
 /** Earning rules (PRODUCT.md §5): what ops configure so events pay points and growth. */
 export function createRulesModule(deps: { db: Connection; clock: Clock; audit: AuditTrail; programTimezone: string }): {

@@ -52,9 +52,14 @@ export function rulesService(deps: { repo: RulesRepository; clock: Clock; audit:
 
     listRules: () => repo.all(),
 
-    /** Every rule of the event's type, evaluated for this member, without writing anything. */
-    async evaluate(event: RuleEvent, member: MemberContext): Promise<Array<Evaluation & { ruleDoc: Rule }>> {
-      const rules = (await activeRules.get()).filter((r) => r.eventType === event.type);
+    /**
+     * Every rule of the event's type, evaluated for this member, without writing anything. A `draft` (a dry run of an
+     * unsaved edit) stands in for the saved rule of its code, or joins the rules when the code is new.
+     */
+    async evaluate(event: RuleEvent, member: MemberContext, draft?: Rule): Promise<Array<Evaluation & { ruleDoc: Rule }>> {
+      const saved: Rule[] = await activeRules.get();
+      const all = draft ? [...saved.filter((r) => r.code !== draft.code), draft] : saved;
+      const rules = all.filter((r) => r.eventType === event.type);
       return rules.map((r) => ({ ...evaluateRule(r, event, member, deps.programTimezone), ruleDoc: r }));
     },
 
