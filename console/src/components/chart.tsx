@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { useLocale } from '../lib/i18n';
 
 export type Series = { label: string; values: (number | null)[]; color: string };
 
@@ -14,7 +15,10 @@ export const color = (i: number): string => PALETTE[i % PALETTE.length]!;
  */
 export function LineChart({ title, days, series, height = 220 }: { title: string; days: string[]; series: Series[]; height?: number }) {
   const box = useRef<HTMLDivElement>(null);
+  const locale = useLocale();
   useEffect(() => {
+    // Ticks in short form (2.6M, 260万), so a large figure fits the axis in either language.
+    const compact = new Intl.NumberFormat(locale, { notation: 'compact', maximumFractionDigits: 1 });
     const el = box.current;
     if (!el) return;
     const xs = days.map((d) => Date.parse(`${d}T00:00:00Z`) / 1000);
@@ -24,7 +28,7 @@ export function LineChart({ title, days, series, height = 220 }: { title: string
         height,
         tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
         series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, points: { show: days.length < 40 } }))],
-        axes: [{}, { size: 60 }],
+        axes: [{}, { size: 64, values: (_u, ticks) => ticks.map((v) => compact.format(v)) }],
         legend: { show: true },
         cursor: { drag: { x: false, y: false } },
       },
@@ -37,7 +41,7 @@ export function LineChart({ title, days, series, height = 220 }: { title: string
       resize.disconnect();
       plot.destroy();
     };
-  }, [days, series, height]);
+  }, [days, series, height, locale]);
   return (
     <figure class="chart" data-chart={title}>
       <figcaption>{title}</figcaption>
