@@ -1,5 +1,4 @@
-import { cloneElement, type VNode } from 'preact';
-import { useEffect, useId, useRef, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from '../lib/api';
 import { common } from '../lib/common.messages';
 import { messages, useT } from '../lib/i18n';
@@ -30,34 +29,14 @@ export function parseJson(text: string): Parsed {
   }
 }
 
-/**
- * A labelled input whose hint (and problem, if any) sits outside the label: the input's name stays its label alone,
- * and the hint is its description (aria-describedby).
- */
-export function HintedField({ label, hint, problem, children }: { label: string; hint?: string | undefined; problem?: string | undefined; children: VNode }) {
-  const id = useId();
-  const described = [hint ? `${id}-hint` : '', problem ? `${id}-problem` : ''].filter(Boolean).join(' ');
-  return (
-    <div class="field hinted">
-      <Field label={label}>{described ? cloneElement(children, { 'aria-describedby': described }) : children}</Field>
-      {hint && <small id={`${id}-hint`}>{hint}</small>}
-      {problem && (
-        <small id={`${id}-problem`} class="state error" role="alert">
-          {problem}
-        </small>
-      )}
-    </div>
-  );
-}
-
 /** A labelled JSON textarea that says at once when its text does not parse. */
 export function JsonField({ label, value, onInput, rows = 8, hint }: { label: string; value: string; onInput: (text: string) => void; rows?: number; hint?: string }) {
   const t = useT(m);
   const parsed = parseJson(value);
   return (
-    <HintedField label={label} hint={hint} problem={parsed.ok ? undefined : t('badJson', { message: parsed.error })}>
+    <Field label={label} hint={hint} problem={parsed.ok ? undefined : t('badJson', { message: parsed.error })}>
       <textarea rows={rows} value={value} spellcheck={false} aria-invalid={!parsed.ok} onInput={(e) => onInput(e.currentTarget.value)} />
-    </HintedField>
+    </Field>
   );
 }
 

@@ -1,4 +1,5 @@
-import type { ComponentChildren } from 'preact';
+import { cloneElement, type ComponentChildren, type VNode } from 'preact';
+import { useId } from 'preact/hooks';
 import { ApiError } from '../lib/api';
 import { common } from '../lib/common.messages';
 import type { Pages } from '../lib/hooks';
@@ -70,13 +71,27 @@ export function Time({ iso }: { iso: string | null | undefined }) {
   );
 }
 
-export function Field({ label, children, hint }: { label: string; children: ComponentChildren; hint?: string }) {
+/**
+ * A labelled input. Its hint and problem (if any) sit outside the label, so the input's name is its label alone and
+ * they are its description (aria-describedby). The markup is the same with or without them, so an input that gets a
+ * problem while typed in keeps its focus.
+ *
+ *     <Field label="Stock" hint="Blank is unlimited."><input value={stock} /></Field>
+ */
+export function Field({ label, hint, problem, children }: { label: string; hint?: string | undefined; problem?: string | undefined; children: VNode }) {
+  const id = useId();
+  const described = [hint ? `${id}-hint` : '', problem ? `${id}-problem` : ''].filter(Boolean).join(' ');
   return (
-    <label class="field">
-      <span>{label}</span>
-      {children}
-      {hint && <small>{hint}</small>}
-    </label>
+    <div class="field">
+      <label for={id}>{label}</label>
+      {cloneElement(children, { id, 'aria-describedby': described || undefined })}
+      {hint && <small id={`${id}-hint`}>{hint}</small>}
+      {problem && (
+        <small id={`${id}-problem`} class="state error" role="alert">
+          {problem}
+        </small>
+      )}
+    </div>
   );
 }
 

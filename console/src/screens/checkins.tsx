@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { Confirm, defined, HintedField, numberOrText, Refusal, useConfirmed } from '../components/editing';
+import { Confirm, defined, numberOrText, Refusal, useConfirmed } from '../components/editing';
 import { ErrorBox, Field, Loading, Section, Time } from '../components/ui';
 import { call } from '../lib/api';
 import { useLoad } from '../lib/hooks';
@@ -128,9 +128,9 @@ export function CheckinsScreen(_: { args: string[] }) {
         <div class="program-grid">
           <Field label={t('growthPerCheckin')}>{number(draft.growthPerCheckin, (v) => edit({ growthPerCheckin: v }), t('growthPerCheckin'))}</Field>
           <Field label={t('makeupCost')}>{number(draft.cost, (v) => edit({ cost: v }), t('makeupCost'))}</Field>
-          <HintedField label={t('makeupPerMonth')} hint={t('makeupHint')}>
+          <Field label={t('makeupPerMonth')} hint={t('makeupHint')}>
             {number(draft.perMonth, (v) => edit({ perMonth: v }), t('makeupPerMonth'))}
-          </HintedField>
+          </Field>
         </div>
       </Section>
       <Refusal error={save.error} />

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { Confirm, HintedField, JsonField, Refusal, useConfirmed } from '../../components/editing';
+import { Confirm, JsonField, Refusal, useConfirmed } from '../../components/editing';
 import { Field, Section } from '../../components/ui';
 import { call } from '../../lib/api';
 import { useT } from '../../lib/i18n';
@@ -38,9 +38,9 @@ export function RuleEditor({ rule, onSaved, justSaved }: { rule: RuleView | unde
       <Section title={rule ? t('editTitle', { code: rule.code }) : t('newTitle')}>
         <div class="program-grid">
           {rule ? null : (
-            <HintedField label={t('code')} hint={t('codeHint')}>
+            <Field label={t('code')} hint={t('codeHint')}>
               <input type="text" value={draft.code} onInput={(e) => set('code', e.currentTarget.value)} />
-            </HintedField>
+            </Field>
           )}
           {text('name', t('name'))}
           {text('eventType', t('eventType'))}

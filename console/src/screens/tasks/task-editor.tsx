@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { Confirm, HintedField, JsonField, Refusal, useConfirmed } from '../../components/editing';
+import { Confirm, JsonField, Refusal, useConfirmed } from '../../components/editing';
 import { Field, Section } from '../../components/ui';
 import { call } from '../../lib/api';
 import { useT } from '../../lib/i18n';
@@ -42,9 +42,9 @@ export function TaskEditor({ task, onSaved, justSaved }: { task: TaskView | unde
     <Section title={task ? t('editTitle', { code: task.code }) : t('newTitle')}>
       <div class="program-grid">
         {!task && (
-          <HintedField label={t('code')} hint={t('codeHint')}>
+          <Field label={t('code')} hint={t('codeHint')}>
             <input type="text" value={draft.code} onInput={(e) => set('code', e.currentTarget.value)} />
-          </HintedField>
+          </Field>
         )}
         {text('name', t('name'))}
         {text('eventType', t('eventType'))}

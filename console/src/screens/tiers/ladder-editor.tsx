@@ -1,5 +1,5 @@
 import { Field } from '../../components/ui';
-import { HintedField, JsonField } from '../../components/editing';
+import { JsonField } from '../../components/editing';
 import { useT } from '../../lib/i18n';
 import { emptyRow, type Draft, type TierRow } from './ladder';
 import { m, type Key } from './messages';
@@ -84,9 +84,9 @@ export function LadderEditor({ draft, onChange }: { draft: Draft; onChange: (d: 
             <option value="calendar-year">{t('calendarYear')}</option>
           </select>
         </Field>
-        <HintedField label={t('graceDays')} hint={t('graceHint')}>
+        <Field label={t('graceDays')} hint={t('graceHint')}>
           <input type="text" inputMode="numeric" value={draft.graceDays} onInput={(e) => onChange({ ...draft, graceDays: e.currentTarget.value })} />
-        </HintedField>
+        </Field>
       </div>
       {draft.mode === 'percentile' && (
         <JsonField label={t('buckets')} hint={t('bucketsHint')} rows={4} value={draft.buckets} onInput={(buckets) => onChange({ ...draft, buckets })} />
