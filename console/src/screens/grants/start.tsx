@@ -1,10 +1,10 @@
 import { useState } from 'preact/hooks';
+import { ConfirmStep, useIntent } from '../../components/confirm';
 import { Field, Section } from '../../components/ui';
 import { call, type Page } from '../../lib/api';
 import { useLoad } from '../../lib/hooks';
 import { useT } from '../../lib/i18n';
 import { navigate } from '../../lib/router';
-import { ConfirmStep, useIntent } from '../benefits/intent';
 import { m, SEGMENTS, type Grant, type Segment } from './messages';
 
 type Ask = { benefitCode: string; memberIds?: string[]; segment?: Segment; note?: string };
@@ -32,13 +32,13 @@ export function StartGrant() {
     if (!benefitCode.trim()) return setProblem(t('noBenefit'));
     const ids = idsOf(members);
     if (target === 'listed' && ids.length === 0) return setProblem(t('noMembers'));
-    grant.open({
+    grant.ask({
       benefitCode: benefitCode.trim(),
       ...(target === 'listed' ? { memberIds: ids } : { segment }),
       ...(note.trim() ? { note: note.trim() } : {}),
     });
   };
-  const asked = grant.pending;
+  const asked = grant.asked;
   return (
     <Section title={t('start')}>
       <form onSubmit={review}>
@@ -86,11 +86,11 @@ export function StartGrant() {
             {problem}
           </p>
         )}
-        <button type="submit" disabled={asked !== null}>
+        <button type="submit" disabled={grant.asking}>
           {t('review')}
         </button>
       </form>
-      <ConfirmStep intent={grant} label={t('confirmLabel')}>
+      <ConfirmStep intent={grant} label={t('confirmLabel')} role="group">
         {asked?.memberIds
           ? t('confirmMembers', { benefit: asked.benefitCode, count: asked.memberIds.length })
           : t('confirmSegment', { benefit: asked?.benefitCode ?? '', segment: asked?.segment ? t(`seg.${asked.segment}`) : '' })}
