@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import { Confirm, defined, numberOrText, Refusal, useConfirmed } from '../components/editing';
+import { ConfirmStep, useIntent } from '../components/confirm';
+import { defined, numberOrText, Refusal } from '../components/editing';
 import { ErrorBox, Field, Loading, Section, Time } from '../components/ui';
 import { call } from '../lib/api';
 import { useLoad } from '../lib/hooks';
@@ -35,12 +36,13 @@ export function CheckinsScreen(_: { args: string[] }) {
   useEffect(() => {
     if (loaded.data) setDraft(draftOf(loaded.data.config));
   }, [loaded.data]);
-  const save = useConfirmed(
-    () => call<ConfigView>('PUT', '/v1/admin/checkin-config', { body: draft && bodyOf(draft) }),
+  const save = useIntent(
+    (body: ReturnType<typeof bodyOf>) => call<ConfigView>('PUT', '/v1/admin/checkin-config', { body }),
     () => {
       setSaved(true);
       loaded.reload();
     },
+    { closeOnRefusal: true },
   );
   if (loaded.state === 'error') return <ErrorBox error={loaded.error} retry={loaded.reload} />;
   if (loaded.state === 'loading' && !draft) return <Loading />;
@@ -135,7 +137,7 @@ export function CheckinsScreen(_: { args: string[] }) {
       </Section>
       <Refusal error={save.error} />
       <div class="row program-actions">
-        <button type="button" class="primary" disabled={save.busy} onClick={save.ask}>
+        <button type="button" class="primary" disabled={save.busy} onClick={() => save.ask(bodyOf(draft))}>
           {t('saveProgram')}
         </button>
         {saved && (
@@ -144,7 +146,9 @@ export function CheckinsScreen(_: { args: string[] }) {
           </span>
         )}
       </div>
-      {save.asking && <Confirm question={t('confirmSave')} confirmLabel={t('saveProgram')} busy={save.busy} onConfirm={save.confirm} onCancel={save.cancel} />}
+      <ConfirmStep intent={save} label={t('saveProgram')}>
+        {t('confirmSave')}
+      </ConfirmStep>
     </>
   );
 }

@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
-import { Confirm, Refusal, useConfirmed } from '../components/editing';
+import { ConfirmStep, useIntent } from '../components/confirm';
+import { Refusal } from '../components/editing';
 import { Empty, ErrorBox, Loading, Section, Time } from '../components/ui';
 import { call } from '../lib/api';
 import { common } from '../lib/common.messages';
@@ -65,15 +66,14 @@ function TaskList() {
   const t = useT(m);
   const c = useT(common);
   const tasks = useLoad(() => call<{ items: TaskView[] }>('GET', '/v1/admin/tasks').then((r) => r.items), []);
-  const [doomed, setDoomed] = useState<string>();
   const [deleted, setDeleted] = useState<string>();
-  const remove = useConfirmed(
-    () => call<void>('DELETE', `/v1/admin/tasks/${encodeURIComponent(doomed ?? '')}`).then(() => doomed),
+  const remove = useIntent(
+    (code: string) => call<void>('DELETE', `/v1/admin/tasks/${encodeURIComponent(code)}`).then(() => code),
     (code) => {
       setDeleted(code);
-      setDoomed(undefined);
       tasks.reload();
     },
+    { closeOnRefusal: true },
   );
   const window = (w: TaskView['window']) =>
     w.type === 'lifetime' ? t('lifetime') : w.type === 'from-registration' ? t('fromRegistration', { days: w.days }) : t('calendar', { period: t(w.period) });
@@ -133,9 +133,8 @@ function TaskList() {
                     class="danger"
                     aria-label={t('deleteTask', { code: task.code })}
                     onClick={() => {
-                      setDoomed(task.code);
                       setDeleted(undefined);
-                      remove.ask();
+                      remove.ask(task.code);
                     }}
                   >
                     {t('delete')}
@@ -146,9 +145,9 @@ function TaskList() {
           </tbody>
         </table>
       )}
-      {remove.asking && doomed && (
-        <Confirm question={t('confirmDelete', { code: doomed })} confirmLabel={t('delete')} danger busy={remove.busy} onConfirm={remove.confirm} onCancel={remove.cancel} />
-      )}
+      <ConfirmStep intent={remove} label={t('delete')} danger>
+        {t('confirmDelete', { code: remove.asked ?? '' })}
+      </ConfirmStep>
     </Section>
   );
 }

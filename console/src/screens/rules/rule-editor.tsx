@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
-import { Confirm, JsonField, Refusal, useConfirmed } from '../../components/editing';
+import { ConfirmStep, useIntent } from '../../components/confirm';
+import { JsonField, Refusal } from '../../components/editing';
 import { Field, Section } from '../../components/ui';
 import { call } from '../../lib/api';
 import { useT } from '../../lib/i18n';
@@ -21,12 +22,14 @@ export function RuleEditor({ rule, onSaved, justSaved }: { rule: RuleView | unde
   };
   const built = bodyOf(draft, t('notObject'));
   const code = draft.code.trim();
-  const save = useConfirmed(
-    () => call<{ rule: RuleView }>('PUT', `/v1/admin/earning-rules/${encodeURIComponent(code)}`, { body: built.ok ? built.body : undefined }),
+  const save = useIntent(
+    (asked: { code: string; body: Record<string, unknown> }) =>
+      call<{ rule: RuleView }>('PUT', `/v1/admin/earning-rules/${encodeURIComponent(asked.code)}`, { body: asked.body }),
     (saved) => {
       setSavedCode(saved.rule.code);
       onSaved(saved.rule);
     },
+    { closeOnRefusal: true },
   );
   const text = (key: 'name' | 'eventType' | 'amount' | 'property' | 'unit' | 'perUnitPoints' | 'max', label: string) => (
     <Field label={label}>
@@ -77,7 +80,7 @@ export function RuleEditor({ rule, onSaved, justSaved }: { rule: RuleView | unde
         )}
         <Refusal error={save.error} />
         <div class="row program-actions">
-          <button type="button" class="primary" disabled={!built.ok || !code || save.busy} onClick={save.ask}>
+          <button type="button" class="primary" disabled={!built.ok || !code || save.busy} onClick={() => built.ok && save.ask({ code, body: built.body })}>
             {t('saveRule')}
           </button>
           {savedCode && (
@@ -86,7 +89,9 @@ export function RuleEditor({ rule, onSaved, justSaved }: { rule: RuleView | unde
             </span>
           )}
         </div>
-        {save.asking && <Confirm question={t('confirmSave', { code })} confirmLabel={t('saveRule')} busy={save.busy} onConfirm={save.confirm} onCancel={save.cancel} />}
+        <ConfirmStep intent={save} label={t('saveRule')}>
+          {t('confirmSave', { code: save.asked?.code ?? code })}
+        </ConfirmStep>
       </Section>
       <DryRunPanel draft={built.ok ? { code: code || 'new-rule', rule: built.body } : { error: built.error }} eventType={draft.eventType} />
     </>

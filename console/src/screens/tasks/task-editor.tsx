@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
-import { Confirm, JsonField, Refusal, useConfirmed } from '../../components/editing';
+import { ConfirmStep, useIntent } from '../../components/confirm';
+import { JsonField, Refusal } from '../../components/editing';
 import { Field, Section } from '../../components/ui';
 import { call } from '../../lib/api';
 import { useT } from '../../lib/i18n';
@@ -19,12 +20,14 @@ export function TaskEditor({ task, onSaved, justSaved }: { task: TaskView | unde
   };
   const built = bodyOf(draft);
   const code = draft.code.trim();
-  const save = useConfirmed(
-    () => call<{ task: TaskView }>('PUT', `/v1/admin/tasks/${encodeURIComponent(code)}`, { body: built.ok ? built.body : undefined }),
+  const save = useIntent(
+    (asked: { code: string; body: Record<string, unknown> }) =>
+      call<{ task: TaskView }>('PUT', `/v1/admin/tasks/${encodeURIComponent(asked.code)}`, { body: asked.body }),
     (saved) => {
       setSavedCode(saved.task.code);
       onSaved(saved.task);
     },
+    { closeOnRefusal: true },
   );
   const text = (key: TextKey, label: string) => (
     <Field label={label}>
@@ -88,7 +91,7 @@ export function TaskEditor({ task, onSaved, justSaved }: { task: TaskView | unde
       <JsonField label={t('condition')} hint={t('conditionHint')} rows={3} value={draft.condition} onInput={(v) => set('condition', v)} />
       <Refusal error={save.error} />
       <div class="row program-actions">
-        <button type="button" class="primary" disabled={!built.ok || !code || save.busy} onClick={save.ask}>
+        <button type="button" class="primary" disabled={!built.ok || !code || save.busy} onClick={() => built.ok && save.ask({ code, body: built.body })}>
           {t('saveTask')}
         </button>
         {savedCode && (
@@ -97,7 +100,9 @@ export function TaskEditor({ task, onSaved, justSaved }: { task: TaskView | unde
           </span>
         )}
       </div>
-      {save.asking && <Confirm question={t('confirmSave', { code })} confirmLabel={t('saveTask')} busy={save.busy} onConfirm={save.confirm} onCancel={save.cancel} />}
+      <ConfirmStep intent={save} label={t('saveTask')}>
+        {t('confirmSave', { code: save.asked?.code ?? code })}
+      </ConfirmStep>
     </Section>
   );
 }
