@@ -1,57 +1,28 @@
-import { useState } from 'preact/hooks';
-import { ConfirmStep, useIntent } from '../../components/confirm';
-import { JsonField, Refusal } from '../../components/editing';
-import { Field, Section } from '../../components/ui';
-import { call } from '../../lib/api';
+import { CodedEditor, useCodedEditor, type EditorProps } from '../../components/coded-resource';
+import { JsonField } from '../../components/editing';
+import { Field } from '../../components/ui';
 import { useT } from '../../lib/i18n';
 import { DryRunPanel } from './dry-run';
 import { m } from './messages';
-import { bodyOf, draftOf, type RuleDraft, type RuleView } from './rule';
+import { bodyOf, draftOf, rules, type RuleDraft, type RuleView } from './rule';
 
 /**
- * A new rule (no `rule`) or an edit of one: common fields as a form, the rest as JSON; the dry-run panel beside it
+ * A new rule (no `item`) or an edit of one: common fields as a form, the rest as JSON; the dry-run panel beside it
  * tries the unsaved edit; saving (confirmed) PUTs the rule.
  */
-export function RuleEditor({ rule, onSaved, justSaved }: { rule: RuleView | undefined; onSaved: (rule: RuleView) => void; justSaved?: boolean }) {
+export function RuleEditor(props: EditorProps<RuleView>) {
   const t = useT(m);
-  const [draft, setDraft] = useState<RuleDraft>(() => draftOf(rule));
-  const [savedCode, setSavedCode] = useState<string | undefined>(justSaved ? rule?.code : undefined);
-  const set = <K extends keyof RuleDraft>(key: K, value: RuleDraft[K]) => {
-    setDraft({ ...draft, [key]: value });
-    setSavedCode(undefined);
-  };
+  const editor = useCodedEditor({ ...props, draftOf, put: rules.put });
+  const { draft, set, code, text } = editor;
   const built = bodyOf(draft, t('notObject'));
-  const code = draft.code.trim();
-  const save = useIntent(
-    (asked: { code: string; body: Record<string, unknown> }) =>
-      call<{ rule: RuleView }>('PUT', `/v1/admin/earning-rules/${encodeURIComponent(asked.code)}`, { body: asked.body }),
-    (saved) => {
-      setSavedCode(saved.rule.code);
-      onSaved(saved.rule);
-    },
-    { closeOnRefusal: true },
-  );
-  const text = (key: 'name' | 'eventType' | 'amount' | 'property' | 'unit' | 'perUnitPoints' | 'max', label: string) => (
-    <Field label={label}>
-      <input type="text" value={draft[key]} onInput={(e) => set(key, e.currentTarget.value)} />
-    </Field>
-  );
   return (
     <>
-      <Section title={rule ? t('editTitle', { code: rule.code }) : t('newTitle')}>
+      <CodedEditor editor={editor} words={m} body={built.ok ? built.body : undefined} saveLabel={t('saveRule')}>
         <div class="program-grid">
-          {rule ? null : (
-            <Field label={t('code')} hint={t('codeHint')}>
-              <input type="text" value={draft.code} onInput={(e) => set('code', e.currentTarget.value)} />
-            </Field>
-          )}
+          {props.item ? null : text('code', t('code'), t('codeHint'))}
           {text('name', t('name'))}
           {text('eventType', t('eventType'))}
-          <label class="field check">
-            <span>
-              <input type="checkbox" checked={draft.active} onChange={(e) => set('active', e.currentTarget.checked)} /> {t('active')}
-            </span>
-          </label>
+          {editor.check('active', t('active'))}
         </div>
         <h3>{t('pointsFormula')}</h3>
         <div class="program-grid">
@@ -78,21 +49,7 @@ export function RuleEditor({ rule, onSaved, justSaved }: { rule: RuleView | unde
             {built.error}
           </p>
         )}
-        <Refusal error={save.error} />
-        <div class="row program-actions">
-          <button type="button" class="primary" disabled={!built.ok || !code || save.busy} onClick={() => built.ok && save.ask({ code, body: built.body })}>
-            {t('saveRule')}
-          </button>
-          {savedCode && (
-            <span class="state ok" role="status">
-              {t('saved', { code: savedCode })}
-            </span>
-          )}
-        </div>
-        <ConfirmStep intent={save} label={t('saveRule')}>
-          {t('confirmSave', { code: save.asked?.code ?? code })}
-        </ConfirmStep>
-      </Section>
+      </CodedEditor>
       <DryRunPanel draft={built.ok ? { code: code || 'new-rule', rule: built.body } : { error: built.error }} eventType={draft.eventType} />
     </>
   );
