@@ -60,6 +60,16 @@ export function PagesFooter<T>({ pages, emptyText }: { pages: Pages<T>; emptyTex
   );
 }
 
+/** What the form found wrong before anything was sent, if anything. */
+export function Problem({ text }: { text: string | undefined }) {
+  if (!text) return null;
+  return (
+    <p class="state error" role="alert">
+      {text}
+    </p>
+  );
+}
+
 /** An instant in the program's time zone; UTC on hover. */
 export function Time({ iso }: { iso: string | null | undefined }) {
   const f = useFormat();

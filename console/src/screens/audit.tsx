@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { Field, PagesFooter, Section, Time } from '../components/ui';
+import { Field, PagesFooter, Problem, Section, Time } from '../components/ui';
 import { call, type Page } from '../lib/api';
 import { usePages } from '../lib/hooks';
 import { useT } from '../lib/i18n';
@@ -82,11 +82,7 @@ export function AuditScreen(_: { args: string[] }) {
             {t('clear')}
           </button>
         </form>
-        {problem && (
-          <p class="state error" role="alert">
-            {problem}
-          </p>
-        )}
+        <Problem text={problem} />
       </Section>
       <Section title={t('records')}>
         {pages.items.length > 0 && (

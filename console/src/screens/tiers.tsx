@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ConfirmStep, useIntent } from '../components/confirm';
 import { Refusal } from '../components/editing';
-import { ErrorBox, Loading, Section, Time } from '../components/ui';
+import { ErrorBox, Loading, Problem, Section, Time } from '../components/ui';
 import { ApiError, call } from '../lib/api';
 import { useLoad } from '../lib/hooks';
 import { useT } from '../lib/i18n';
@@ -86,11 +86,7 @@ export function TiersScreen(_: { args: string[] }) {
         }
       >
         <LadderEditor draft={draft!} onChange={edit} />
-        {built && !built.ok && (
-          <p class="state error" role="alert">
-            {built.error}
-          </p>
-        )}
+        <Problem text={built && !built.ok ? built.error : undefined} />
         <Refusal error={previewError ?? save.error} />
         <div class="row tiers-actions">
           <button type="button" disabled={!body || previewing} onClick={runPreview}>

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { Field, PagesFooter, Section, Time } from '../../components/ui';
+import { Field, PagesFooter, Problem, Section, Time } from '../../components/ui';
 import { call, type Page } from '../../lib/api';
 import { common } from '../../lib/common.messages';
 import { usePages } from '../../lib/hooks';
@@ -33,11 +33,7 @@ export function Catalogue() {
           </Field>
           <button type="submit">{t('create')}</button>
         </form>
-        {problem && (
-          <p class="state error" role="alert">
-            {problem}
-          </p>
-        )}
+        <Problem text={problem} />
         {pages.items.length > 0 && (
           <table>
             <thead>

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { ConfirmStep, useIntent } from '../../components/confirm';
-import { Field, Section } from '../../components/ui';
+import { Field, Problem, Section } from '../../components/ui';
 import { call } from '../../lib/api';
 import { useT } from '../../lib/i18n';
 import { KINDS, m, otherFieldsOf, type Benefit } from './messages';
@@ -90,11 +90,7 @@ export function Editor({ code, benefit, onSaved }: { code: string; benefit: Bene
         <Field label={t('otherFields')} hint={t('otherHint')}>
           <textarea rows={6} spellcheck={false} value={form.other} onInput={(e) => set('other', e.currentTarget.value)} />
         </Field>
-        {problem && (
-          <p class="state error" role="alert">
-            {problem}
-          </p>
-        )}
+        <Problem text={problem} />
         <button type="submit" disabled={save.asking}>
           {t('review')}
         </button>

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { ConfirmStep, useIntent } from '../../components/confirm';
-import { Field, Section } from '../../components/ui';
+import { Field, Problem, Section } from '../../components/ui';
 import { call, type Page } from '../../lib/api';
 import { useLoad } from '../../lib/hooks';
 import { useT } from '../../lib/i18n';
@@ -81,11 +81,7 @@ export function StartGrant() {
         <Field label={t('note')}>
           <input maxLength={200} value={note} onInput={(e) => setNote(e.currentTarget.value)} />
         </Field>
-        {problem && (
-          <p class="state error" role="alert">
-            {problem}
-          </p>
-        )}
+        <Problem text={problem} />
         <button type="submit" disabled={grant.asking}>
           {t('review')}
         </button>

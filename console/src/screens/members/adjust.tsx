@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { ConfirmStep, useIntent } from '../../components/confirm';
-import { Field } from '../../components/ui';
+import { Field, Problem } from '../../components/ui';
 import { ApiError, call } from '../../lib/api';
 import { useT } from '../../lib/i18n';
 import { useFormat } from '../../lib/session';
@@ -58,11 +58,7 @@ export function AdjustPoints({ memberId, balance, onAdjusted }: { memberId: stri
             {t('review')}
           </button>
         </div>
-        {problem && (
-          <p class="state error" role="alert">
-            {problem}
-          </p>
-        )}
+        <Problem text={problem} />
       </form>
       {done && (
         <p class="state ok" role="status">

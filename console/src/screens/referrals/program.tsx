@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { ConfirmStep, useIntent } from '../../components/confirm';
-import { ErrorBox, Field, Loading, Section } from '../../components/ui';
+import { ErrorBox, Field, Loading, Problem, Section } from '../../components/ui';
 import { call } from '../../lib/api';
 import { useLoad } from '../../lib/hooks';
 import { useT } from '../../lib/i18n';
@@ -135,11 +135,7 @@ function ProgramForm({ program, onSaved }: { program: Program; onSaved: (p: Prog
         <Field label={t('milestones')} hint={t('milestonesHint')}>
           <textarea rows={2} spellcheck={false} value={form.milestones} onInput={(e) => set('milestones', e.currentTarget.value)} />
         </Field>
-        {problem && (
-          <p class="state error" role="alert">
-            {problem}
-          </p>
-        )}
+        <Problem text={problem} />
         <button type="submit" disabled={save.asking}>
           {t('reviewProgram')}
         </button>

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { Field, Section } from '../../components/ui';
+import { Field, Problem, Section } from '../../components/ui';
 import { JsonField, parseJson, Refusal } from '../../components/editing';
 import { call } from '../../lib/api';
 import { useT } from '../../lib/i18n';
@@ -64,11 +64,7 @@ export function DryRunPanel({ draft, eventType = 'order.paid' }: { draft?: { cod
           </span>
         </label>
       )}
-      {draftError && (
-        <p class="state error" role="alert">
-          {draftError}
-        </p>
-      )}
+      <Problem text={draftError} />
       <button type="button" disabled={running || !parsed.ok || !!draftError} onClick={run}>
         {running ? t('running') : t('dryRun')}
       </button>

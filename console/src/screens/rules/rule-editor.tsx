@@ -1,6 +1,6 @@
 import { CodedEditor, useCodedEditor, type EditorProps } from '../../components/coded-resource';
 import { JsonField } from '../../components/editing';
-import { Field } from '../../components/ui';
+import { Field, Problem } from '../../components/ui';
 import { useT } from '../../lib/i18n';
 import { DryRunPanel } from './dry-run';
 import { m } from './messages';
@@ -44,11 +44,7 @@ export function RuleEditor(props: EditorProps<RuleView>) {
           )}
         </div>
         <JsonField label={t('extra')} hint={t('extraHint')} rows={10} value={draft.extra} onInput={(v) => set('extra', v)} />
-        {!built.ok && built.error === t('notObject') && (
-          <p class="state error" role="alert">
-            {built.error}
-          </p>
-        )}
+        <Problem text={!built.ok && built.error === t('notObject') ? built.error : undefined} />
       </CodedEditor>
       <DryRunPanel draft={built.ok ? { code: code || 'new-rule', rule: built.body } : { error: built.error }} eventType={draft.eventType} />
     </>
