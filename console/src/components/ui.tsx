@@ -60,6 +60,34 @@ export function PagesFooter<T>({ pages, emptyText }: { pages: Pages<T>; emptyTex
   );
 }
 
+/**
+ * A cursor list as a table: the head's columns, one row per item loaded so far, then the list's loading, empty and
+ * error states and its "load more".
+ *
+ *     <PagedTable pages={pages} head={<th>{t('at')}</th>} row={(r) => <tr key={r.id}><td>{r.at}</td></tr>} />
+ */
+export function PagedTable<T>({ pages, head, row, emptyText, class: className }: {
+  pages: Pages<T>;
+  head: ComponentChildren;
+  row: (item: T) => VNode;
+  emptyText?: string;
+  class?: string;
+}) {
+  return (
+    <>
+      {pages.items.length > 0 && (
+        <table class={className}>
+          <thead>
+            <tr>{head}</tr>
+          </thead>
+          <tbody>{pages.items.map(row)}</tbody>
+        </table>
+      )}
+      <PagesFooter pages={pages} emptyText={emptyText} />
+    </>
+  );
+}
+
 /** What the form found wrong before anything was sent, if anything. */
 export function Problem({ text }: { text: string | undefined }) {
   if (!text) return null;
