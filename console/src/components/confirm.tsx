@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { newKey } from '../lib/api';
 import { common } from '../lib/common.messages';
 import { useT } from '../lib/i18n';
@@ -82,7 +82,8 @@ export function useIntent<A = void, R = unknown>(
 /**
  * The confirm step of an intent, while it is open: the question, the service's refusal if any, then the confirm button
  * (focused when the step opens, disabled while the change is in flight) and Cancel. The step is a dialog named by its
- * confirm button's words (or `name`); `role="group"` where it reads as the last step of the form above it.
+ * confirm button's words (or `name`) and described by its question; `role="group"` where it reads as the last step
+ * of the form above it.
  *
  *     <ConfirmStep intent={restock} label={t('confirmRestock')}>{t('restockConfirm', { units })}</ConfirmStep>
  */
@@ -97,14 +98,15 @@ export function ConfirmStep<A>({ intent, label, name = label, role = 'dialog', d
   children: ComponentChildren;
 }) {
   const t = useT(common);
+  const question = useId();
   const button = useRef<HTMLButtonElement>(null);
   useEffect(() => {
     if (intent.asking) button.current?.focus();
   }, [intent.asking]);
   if (!intent.asking) return null;
   return (
-    <div class="confirm" role={role} aria-label={name}>
-      <p>{children}</p>
+    <div class="confirm" role={role} aria-label={name} aria-describedby={question}>
+      <p id={question}>{children}</p>
       {intent.error && (refusal ? refusal(intent.error) : <Refusal error={intent.error} />)}
       <div class="row">
         <button ref={button} type="button" class={danger ? 'danger' : 'primary'} disabled={intent.busy} onClick={intent.confirm}>
