@@ -1,24 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { ManualClock } from '../../src/platform/clock.js';
-import { ops, startTestApp, type TestApp } from '../helpers/app.js';
-import { launchBrowser, openConsole, seriousViolations } from '../helpers/browser.js';
+import { ops, type TestApp } from '../helpers/app.js';
+import { closeConsoleTest, openConsole, seriousViolations, startConsoleTest } from '../helpers/browser.js';
 import { seedDemo } from '../helpers/demo.js';
 
 let app: TestApp;
 let browser: Browser;
 let referralId: string;
 beforeAll(async () => {
-  app = await startTestApp({ clock: new ManualClock(new Date()), env: { PROGRAM_TIMEZONE: 'Asia/Shanghai' } });
+  ({ app, browser } = await startConsoleTest({ clock: new ManualClock(new Date()), env: { PROGRAM_TIMEZONE: 'Asia/Shanghai' } }));
   await seedDemo(app.url);
   const referrals = await app.request('GET', '/v1/admin/referrals?limit=1', { token: ops });
   referralId = referrals.body.items[0].invitee;
-  browser = await launchBrowser();
 }, 300_000);
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-});
+afterAll(() => closeConsoleTest(app, browser));
 
 /** Every screen of the console, with the demo program's data behind it. */
 const screens = (): string[] => [

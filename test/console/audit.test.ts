@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { ops, startTestApp, type TestApp } from '../helpers/app.js';
+import { ops, type TestApp } from '../helpers/app.js';
 import { defineBenefit } from '../helpers/benefits.js';
-import { launchBrowser, openConsole } from '../helpers/browser.js';
+import { closeConsoleTest, openConsole, startConsoleTest } from '../helpers/browser.js';
 import { basicProgram, codeOf, decide, invite, order, putProgram, referralEffect, register } from '../referrals/helpers.js';
 
 let app: TestApp;
@@ -12,8 +12,7 @@ let browser: Browser;
  * and a referral in review is approved.
  */
 beforeAll(async () => {
-  app = await startTestApp({ env: { PROGRAM_TIMEZONE: 'Asia/Shanghai' } });
-  browser = await launchBrowser();
+  ({ app, browser } = await startConsoleTest({ env: { PROGRAM_TIMEZONE: 'Asia/Shanghai' } }));
   for (let i = 0; i < 22; i++) await defineBenefit(app, `bulk-${String(i).padStart(2, '0')}`, { stock: 5 });
   await putProgram(app, basicProgram({ monthlyCap: 1 }));
   await register(app, 'au-ref');
@@ -25,10 +24,7 @@ beforeAll(async () => {
   await defineBenefit(app, 'bulk-00', { stock: 15 });
   expect((await decide(app, 'au-inv', 'approve', 'checked by phone')).status).toBe(200);
 });
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-});
+afterAll(() => closeConsoleTest(app, browser));
 
 const records = (page: import('playwright-core').Page) => page.locator('table.audit-records > tbody > tr');
 

@@ -1,22 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { ops, startTestApp, type TestApp } from '../helpers/app.js';
+import { ops, type TestApp } from '../helpers/app.js';
 import { adminRedemptions, defineBenefit, issued, memberWith } from '../helpers/benefits.js';
-import { launchBrowser, openConsole } from '../helpers/browser.js';
+import { closeConsoleTest, openConsole, startConsoleTest } from '../helpers/browser.js';
 
 let app: TestApp;
 let browser: Browser;
 beforeAll(async () => {
-  app = await startTestApp({ env: { PROGRAM_TIMEZONE: 'Asia/Shanghai' } });
-  browser = await launchBrowser();
+  ({ app, browser } = await startConsoleTest({ env: { PROGRAM_TIMEZONE: 'Asia/Shanghai' } }));
   await defineBenefit(app, 'coffee', { name: 'Coffee coupon', costPoints: 100, stock: 5 });
   await memberWith(app, 'bn-1', 500);
   await issued(app, 'bn-1', 'coffee', 2);
 });
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-});
+afterAll(() => closeConsoleTest(app, browser));
 
 const benefit = async (code: string) => (await app.request('GET', `/v1/admin/benefits/${code}`, { token: ops })).body.benefit;
 

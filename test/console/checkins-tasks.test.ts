@@ -1,18 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { ops, startTestApp, type TestApp } from '../helpers/app.js';
-import { launchBrowser, openConsole } from '../helpers/browser.js';
+import { ops, type TestApp } from '../helpers/app.js';
+import { closeConsoleTest, openConsole, startConsoleTest } from '../helpers/browser.js';
 
 let app: TestApp;
 let browser: Browser;
 beforeAll(async () => {
-  app = await startTestApp({ env: { PROGRAM_TIMEZONE: 'Asia/Shanghai' } });
-  browser = await launchBrowser();
+  ({ app, browser } = await startConsoleTest({ env: { PROGRAM_TIMEZONE: 'Asia/Shanghai' } }));
 });
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-});
+afterAll(() => closeConsoleTest(app, browser));
 
 const label = (page: Page, text: string) => page.getByLabel(text, { exact: true });
 const confirmIn = (page: Page, name: string) => page.getByRole('dialog').getByRole('button', { name }).click();

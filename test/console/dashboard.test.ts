@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { ops, startTestApp, type TestApp } from '../helpers/app.js';
-import { launchBrowser, openConsole, seriousViolations } from '../helpers/browser.js';
+import { ops, type TestApp } from '../helpers/app.js';
+import { closeConsoleTest, openConsole, seriousViolations, startConsoleTest } from '../helpers/browser.js';
 import { checkedIn } from '../helpers/checkins.js';
 import { earned, points, registerMember } from '../helpers/ledger.js';
 import { report } from '../helpers/stats.js';
@@ -22,8 +22,7 @@ const ladder = {
  * on 03-01, earn, spend and check in on 03-02 and 03-03. Day 03-01 is closed by the rollup, the others are open.
  */
 beforeAll(async () => {
-  app = await startTestApp({ env: { PROGRAM_TIMEZONE: 'Asia/Shanghai' } });
-  browser = await launchBrowser();
+  ({ app, browser } = await startConsoleTest({ env: { PROGRAM_TIMEZONE: 'Asia/Shanghai' } }));
   expect((await app.request('PUT', '/v1/admin/tiers', { token: ops, body: ladder })).status).toBe(200);
   for (const id of ['d1', 'd2', 'd3']) await registerMember(app, id);
   await earned(app, 'd1', 300);
@@ -42,10 +41,7 @@ beforeAll(async () => {
   await app.built.flush();
   await app.built.rollup();
 });
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-});
+afterAll(() => closeConsoleTest(app, browser));
 
 const en = new Intl.NumberFormat('en');
 const pct = new Intl.NumberFormat('en', { style: 'percent', maximumFractionDigits: 2 });

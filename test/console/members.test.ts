@@ -1,20 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { ops, service, startTestApp, type TestApp } from '../helpers/app.js';
-import { launchBrowser, openConsole, seriousViolations } from '../helpers/browser.js';
+import { ops, service, type TestApp } from '../helpers/app.js';
+import { closeConsoleTest, openConsole, seriousViolations, startConsoleTest } from '../helpers/browser.js';
 import { checkedIn } from '../helpers/checkins.js';
 import { balanceOf, earned, historyOf, points, registerMember } from '../helpers/ledger.js';
 
 let app: TestApp;
 let browser: Browser;
 beforeAll(async () => {
-  app = await startTestApp({ env: { PROGRAM_TIMEZONE: 'Asia/Shanghai' } });
-  browser = await launchBrowser();
+  ({ app, browser } = await startConsoleTest({ env: { PROGRAM_TIMEZONE: 'Asia/Shanghai' } }));
 });
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-});
+afterAll(() => closeConsoleTest(app, browser));
 
 /** A member with 300 points available at the clock's start (2026-03-01T08:00Z, 16:00 in Shanghai). */
 async function memberWith300(id: string): Promise<void> {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { ops, startTestApp, type TestApp } from '../helpers/app.js';
-import { launchBrowser, openConsole } from '../helpers/browser.js';
+import { ops, type TestApp } from '../helpers/app.js';
+import { closeConsoleTest, openConsole, startConsoleTest } from '../helpers/browser.js';
 import { available, basicProgram, codeOf, invite, order, putProgram, referralEffect, referralOf, register } from '../referrals/helpers.js';
 
 let app: TestApp;
@@ -11,8 +11,7 @@ let browser: Browser;
  * with monthly_cap (test/referrals/review.test.ts shows each guard).
  */
 beforeAll(async () => {
-  app = await startTestApp({ env: { PROGRAM_TIMEZONE: 'Asia/Shanghai' } });
-  browser = await launchBrowser();
+  ({ app, browser } = await startConsoleTest({ env: { PROGRAM_TIMEZONE: 'Asia/Shanghai' } }));
   await putProgram(app, basicProgram({ monthlyCap: 1 }));
   await register(app, 'rf-ref');
   const code = await codeOf(app, 'rf-ref');
@@ -20,10 +19,7 @@ beforeAll(async () => {
   expect(referralEffect(await order(app, 'rf-first', 'SO-first', 100)).state).toBe('rewarded');
   for (const m of ['rf-ok', 'rf-no']) expect(referralEffect(await order(app, m, `SO-${m}`, 100)).state).toBe('review');
 });
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-});
+afterAll(() => closeConsoleTest(app, browser));
 
 describe('the review queue', () => {
   it('when ops open referrals, then the review queue lists the referrals in review with why, and another state lists its own', async () => {

@@ -1,22 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { ops, service, startTestApp, type TestApp } from '../helpers/app.js';
-import { launchBrowser, openConsole } from '../helpers/browser.js';
+import { ops, service, type TestApp } from '../helpers/app.js';
+import { closeConsoleTest, openConsole, startConsoleTest } from '../helpers/browser.js';
 
 let app: TestApp;
 let browser: Browser;
 const perYuan = { name: '1 point per yuan', eventType: 'order.paid', points: { kind: 'per-unit', property: 'amount', unit: 1, points: 1 } };
 
 beforeAll(async () => {
-  app = await startTestApp({ env: { PROGRAM_TIMEZONE: 'Asia/Shanghai' } });
-  browser = await launchBrowser();
+  ({ app, browser } = await startConsoleTest({ env: { PROGRAM_TIMEZONE: 'Asia/Shanghai' } }));
   expect((await app.request('PUT', '/v1/admin/earning-rules/per-yuan', { token: ops, body: perYuan })).status).toBe(201);
   expect((await app.request('POST', '/v1/members', { token: service, body: { memberId: 'rule-m1' } })).status).toBe(201);
 });
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-});
+afterAll(() => closeConsoleTest(app, browser));
 
 const label = (page: Page, text: string) => page.getByLabel(text, { exact: true });
 const getRule = async (code: string) => (await app.request('GET', `/v1/admin/earning-rules/${code}`, { token: ops })).body.rule;

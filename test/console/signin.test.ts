@@ -1,18 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { ops, service, startTestApp, tokenFor, type TestApp } from '../helpers/app.js';
-import { launchBrowser, openConsole } from '../helpers/browser.js';
+import { ops, service, tokenFor, type TestApp } from '../helpers/app.js';
+import { closeConsoleTest, openConsole, startConsoleTest } from '../helpers/browser.js';
 
 let app: TestApp;
 let browser: Browser;
 beforeAll(async () => {
-  app = await startTestApp({ env: { PROGRAM_TIMEZONE: 'Asia/Shanghai' } });
-  browser = await launchBrowser();
+  ({ app, browser } = await startConsoleTest({ env: { PROGRAM_TIMEZONE: 'Asia/Shanghai' } }));
 });
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-});
+afterAll(() => closeConsoleTest(app, browser));
 
 describe('the console is served at /console', () => {
   it('when /console is asked for, then it redirects to /console/, which is the app with a strict CSP and no framing', async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { ops, service, startTestApp, type TestApp } from '../helpers/app.js';
-import { launchBrowser, openConsole, seriousViolations } from '../helpers/browser.js';
+import { ops, service, type TestApp } from '../helpers/app.js';
+import { closeConsoleTest, openConsole, seriousViolations, startConsoleTest } from '../helpers/browser.js';
 
 let app: TestApp;
 let browser: Browser;
@@ -18,8 +18,7 @@ const ladder = {
 const GROWTH: Record<string, number> = { 'tm-0': 0, 'tm-150': 150, 'tm-250': 250, 'tm-600': 600 };
 
 beforeAll(async () => {
-  app = await startTestApp({ env: { PROGRAM_TIMEZONE: 'Asia/Shanghai' } });
-  browser = await launchBrowser();
+  ({ app, browser } = await startConsoleTest({ env: { PROGRAM_TIMEZONE: 'Asia/Shanghai' } }));
   expect((await app.request('PUT', '/v1/admin/tiers', { token: ops, body: ladder })).status).toBe(200);
   const rule = await app.request('PUT', '/v1/admin/earning-rules/growth', {
     token: ops,
@@ -36,10 +35,7 @@ beforeAll(async () => {
     expect(paid.status, paid.text).toBe(201);
   }
 });
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-});
+afterAll(() => closeConsoleTest(app, browser));
 
 /** The cells of a tier's row in a table, as the operator reads them. */
 const rowOf = (page: Page, table: string, code: string) =>

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-export { launchBrowser } from '../../scripts/lib/browser.js';
-import { ops, type TestApp } from './app.js';
+import { launchBrowser } from '../../scripts/lib/browser.js';
+import { ops, startTestApp, type TestApp } from './app.js';
 
 export type ConsolePage = { context: BrowserContext; page: Page; errors: string[] };
 
@@ -39,6 +39,32 @@ export async function openConsole(
   await page.goto(`${app.url}/console/${fragment}`);
   if (opts.route) await page.evaluate((r) => (location.hash = r), opts.route);
   return { context, page, errors };
+}
+
+/**
+ * What a console test file starts in its beforeAll: the app in-process (startTestApp, with the same options) and a
+ * browser. closeConsoleTest, in its afterAll, closes whichever of them started.
+ *
+ *     let app: TestApp;
+ *     let browser: Browser;
+ *     beforeAll(async () => {
+ *       ({ app, browser } = await startConsoleTest({ env: { PROGRAM_TIMEZONE: 'Asia/Shanghai' } }));
+ *     });
+ *     afterAll(() => closeConsoleTest(app, browser));
+ */
+export async function startConsoleTest(opts: Parameters<typeof startTestApp>[0] = {}): Promise<{ app: TestApp; browser: Browser }> {
+  const app = await startTestApp(opts);
+  try {
+    return { app, browser: await launchBrowser() };
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
+}
+
+export async function closeConsoleTest(app: TestApp | undefined, browser: Browser | undefined): Promise<void> {
+  await browser?.close();
+  await app?.close();
 }
 
 const require = createRequire(import.meta.url);

@@ -1,7 +1,4 @@
-import { cloneElement, type VNode } from 'preact';
-import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { ApiError } from '../lib/api';
-import { common } from '../lib/common.messages';
 import { messages, useT } from '../lib/i18n';
 import { ErrorBox, Field } from './ui';
 
@@ -9,12 +6,10 @@ const m = messages(
   {
     badJson: 'Not valid JSON: {message}',
     refused: 'The service refused this ({code}):',
-    confirmTitle: 'Please confirm',
   },
   {
     badJson: 'JSON 格式有误：{message}',
     refused: '服务拒绝了此次提交（{code}）：',
-    confirmTitle: '请确认',
   },
 );
 
@@ -30,34 +25,14 @@ export function parseJson(text: string): Parsed {
   }
 }
 
-/**
- * A labelled input whose hint (and problem, if any) sits outside the label: the input's name stays its label alone,
- * and the hint is its description (aria-describedby).
- */
-export function HintedField({ label, hint, problem, children }: { label: string; hint?: string | undefined; problem?: string | undefined; children: VNode }) {
-  const id = useId();
-  const described = [hint ? `${id}-hint` : '', problem ? `${id}-problem` : ''].filter(Boolean).join(' ');
-  return (
-    <div class="field hinted">
-      <Field label={label}>{described ? cloneElement(children, { 'aria-describedby': described }) : children}</Field>
-      {hint && <small id={`${id}-hint`}>{hint}</small>}
-      {problem && (
-        <small id={`${id}-problem`} class="state error" role="alert">
-          {problem}
-        </small>
-      )}
-    </div>
-  );
-}
-
 /** A labelled JSON textarea that says at once when its text does not parse. */
 export function JsonField({ label, value, onInput, rows = 8, hint }: { label: string; value: string; onInput: (text: string) => void; rows?: number; hint?: string }) {
   const t = useT(m);
   const parsed = parseJson(value);
   return (
-    <HintedField label={label} hint={hint} problem={parsed.ok ? undefined : t('badJson', { message: parsed.error })}>
+    <Field label={label} hint={hint} problem={parsed.ok ? undefined : t('badJson', { message: parsed.error })}>
       <textarea rows={rows} value={value} spellcheck={false} aria-invalid={!parsed.ok} onInput={(e) => onInput(e.currentTarget.value)} />
-    </HintedField>
+    </Field>
   );
 }
 
@@ -87,76 +62,6 @@ export function Refusal({ error }: { error: Error | undefined }) {
 export function validationIssues(error: ApiError): { path: string; message: string }[] {
   const details = error.details as { issues?: { path: string; message: string }[] } | undefined;
   return Array.isArray(details?.issues) ? details.issues : [];
-}
-
-/** A question before a change takes effect; the confirm button is focused and disabled while the change is in flight. */
-export function Confirm({ question, confirmLabel, busy, danger, onConfirm, onCancel }: {
-  question: string;
-  confirmLabel: string;
-  busy: boolean;
-  danger?: boolean;
-  onConfirm: () => void;
-  onCancel: () => void;
-}) {
-  const t = useT(m);
-  const c = useT(common);
-  const button = useRef<HTMLButtonElement>(null);
-  useEffect(() => button.current?.focus(), []);
-  return (
-    <dialog open aria-labelledby="confirm-title" aria-describedby="confirm-question" class="confirm">
-      <h2 id="confirm-title">{t('confirmTitle')}</h2>
-      <p id="confirm-question">{question}</p>
-      <div class="row">
-        <button ref={button} type="button" class={danger ? 'danger' : 'primary'} disabled={busy} onClick={onConfirm}>
-          {busy ? c('saving') : confirmLabel}
-        </button>
-        <button type="button" disabled={busy} onClick={onCancel}>
-          {c('cancel')}
-        </button>
-      </div>
-    </dialog>
-  );
-}
-
-/**
- * One change the operator confirms: `ask()` opens the question, `confirm()` runs `change` once (the button is disabled
- * while it runs, so a double click changes once), `error` keeps the service's refusal for <Refusal/>.
- */
-export function useConfirmed<T>(change: () => Promise<T>, done: (result: T) => void) {
-  const [asking, setAsking] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<Error>();
-  const inFlight = useRef(false);
-  return {
-    asking,
-    busy,
-    error,
-    ask: () => {
-      setError(undefined);
-      setAsking(true);
-    },
-    cancel: () => setAsking(false),
-    fail: (err: Error | undefined) => setError(err),
-    confirm: () => {
-      if (inFlight.current) return;
-      inFlight.current = true;
-      setBusy(true);
-      change().then(
-        (result) => {
-          inFlight.current = false;
-          setBusy(false);
-          setAsking(false);
-          done(result);
-        },
-        (err: Error) => {
-          inFlight.current = false;
-          setBusy(false);
-          setAsking(false);
-          setError(err);
-        },
-      );
-    },
-  };
 }
 
 /** A number field's text as the API wants it: blank is absent, a number is a number, anything else goes as typed so the service names it. */

@@ -1,4 +1,5 @@
-import type { ComponentChildren } from 'preact';
+import { cloneElement, type ComponentChildren, type VNode } from 'preact';
+import { useId } from 'preact/hooks';
 import { ApiError } from '../lib/api';
 import { common } from '../lib/common.messages';
 import type { Pages } from '../lib/hooks';
@@ -59,6 +60,44 @@ export function PagesFooter<T>({ pages, emptyText }: { pages: Pages<T>; emptyTex
   );
 }
 
+/**
+ * A cursor list as a table: the head's columns, one row per item loaded so far, then the list's loading, empty and
+ * error states and its "load more".
+ *
+ *     <PagedTable pages={pages} head={<th>{t('at')}</th>} row={(r) => <tr key={r.id}><td>{r.at}</td></tr>} />
+ */
+export function PagedTable<T>({ pages, head, row, emptyText, class: className }: {
+  pages: Pages<T>;
+  head: ComponentChildren;
+  row: (item: T) => VNode;
+  emptyText?: string;
+  class?: string;
+}) {
+  return (
+    <>
+      {pages.items.length > 0 && (
+        <table class={className}>
+          <thead>
+            <tr>{head}</tr>
+          </thead>
+          <tbody>{pages.items.map(row)}</tbody>
+        </table>
+      )}
+      <PagesFooter pages={pages} emptyText={emptyText} />
+    </>
+  );
+}
+
+/** What the form found wrong before anything was sent, if anything. */
+export function Problem({ text }: { text: string | undefined }) {
+  if (!text) return null;
+  return (
+    <p class="state error" role="alert">
+      {text}
+    </p>
+  );
+}
+
 /** An instant in the program's time zone; UTC on hover. */
 export function Time({ iso }: { iso: string | null | undefined }) {
   const f = useFormat();
@@ -70,13 +109,27 @@ export function Time({ iso }: { iso: string | null | undefined }) {
   );
 }
 
-export function Field({ label, children, hint }: { label: string; children: ComponentChildren; hint?: string }) {
+/**
+ * A labelled input. Its hint and problem (if any) sit outside the label, so the input's name is its label alone and
+ * they are its description (aria-describedby). The markup is the same with or without them, so an input that gets a
+ * problem while typed in keeps its focus.
+ *
+ *     <Field label="Stock" hint="Blank is unlimited."><input value={stock} /></Field>
+ */
+export function Field({ label, hint, problem, children }: { label: string; hint?: string | undefined; problem?: string | undefined; children: VNode }) {
+  const id = useId();
+  const described = [hint ? `${id}-hint` : '', problem ? `${id}-problem` : ''].filter(Boolean).join(' ');
   return (
-    <label class="field">
-      <span>{label}</span>
-      {children}
-      {hint && <small>{hint}</small>}
-    </label>
+    <div class="field">
+      <label for={id}>{label}</label>
+      {cloneElement(children, { id, 'aria-describedby': described || undefined })}
+      {hint && <small id={`${id}-hint`}>{hint}</small>}
+      {problem && (
+        <small id={`${id}-problem`} class="state error" role="alert">
+          {problem}
+        </small>
+      )}
+    </div>
   );
 }
 

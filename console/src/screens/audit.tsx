@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { Field, PagesFooter, Section, Time } from '../components/ui';
+import { Field, PagedTable, Problem, Section, Time } from '../components/ui';
 import { call, type Page } from '../lib/api';
 import { usePages } from '../lib/hooks';
 import { useT } from '../lib/i18n';
@@ -82,62 +82,56 @@ export function AuditScreen(_: { args: string[] }) {
             {t('clear')}
           </button>
         </form>
-        {problem && (
-          <p class="state error" role="alert">
-            {problem}
-          </p>
-        )}
+        <Problem text={problem} />
       </Section>
       <Section title={t('records')}>
-        {pages.items.length > 0 && (
-          <table class="audit-records">
-            <thead>
-              <tr>
-                <th>{t('at')}</th>
-                <th>{t('actor')}</th>
-                <th>{t('action')}</th>
-                <th>{t('target')}</th>
-                <th>{t('changes')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {pages.items.map((r) => (
-                <tr key={r.id}>
-                  <td>
-                    <Time iso={r.at} />
-                  </td>
-                  <td>
-                    {r.actor.role}:{r.actor.sub}
-                  </td>
-                  <td>
-                    <code>{r.action}</code>
-                  </td>
-                  <td>
-                    {r.target.type} <code>{r.target.id}</code>
-                    {r.reason && (
-                      <>
-                        <br />
-                        <small>
-                          {t('reason')}: {r.reason}
-                        </small>
-                      </>
-                    )}
-                    {r.requestId && (
-                      <>
-                        <br />
-                        <small>{t('request', { id: r.requestId })}</small>
-                      </>
-                    )}
-                  </td>
-                  <td>
-                    <Diff before={r.before} after={r.after} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-        <PagesFooter pages={pages} emptyText={t('noRecords')} />
+        <PagedTable
+          pages={pages}
+          class="audit-records"
+          head={
+            <>
+              <th>{t('at')}</th>
+              <th>{t('actor')}</th>
+              <th>{t('action')}</th>
+              <th>{t('target')}</th>
+              <th>{t('changes')}</th>
+            </>
+          }
+          row={(r) => (
+            <tr key={r.id}>
+              <td>
+                <Time iso={r.at} />
+              </td>
+              <td>
+                {r.actor.role}:{r.actor.sub}
+              </td>
+              <td>
+                <code>{r.action}</code>
+              </td>
+              <td>
+                {r.target.type} <code>{r.target.id}</code>
+                {r.reason && (
+                  <>
+                    <br />
+                    <small>
+                      {t('reason')}: {r.reason}
+                    </small>
+                  </>
+                )}
+                {r.requestId && (
+                  <>
+                    <br />
+                    <small>{t('request', { id: r.requestId })}</small>
+                  </>
+                )}
+              </td>
+              <td>
+                <Diff before={r.before} after={r.after} />
+              </td>
+            </tr>
+          )}
+          emptyText={t('noRecords')}
+        />
       </Section>
     </>
   );

@@ -1,5 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
-import { Confirm, defined, HintedField, numberOrText, Refusal, useConfirmed } from '../components/editing';
+import { ConfirmStep, useIntent } from '../components/confirm';
+import { defined, numberOrText, Refusal } from '../components/editing';
+import { RowsEditor } from '../components/rows-editor';
 import { ErrorBox, Field, Loading, Section, Time } from '../components/ui';
 import { call } from '../lib/api';
 import { useLoad } from '../lib/hooks';
@@ -35,12 +37,13 @@ export function CheckinsScreen(_: { args: string[] }) {
   useEffect(() => {
     if (loaded.data) setDraft(draftOf(loaded.data.config));
   }, [loaded.data]);
-  const save = useConfirmed(
-    () => call<ConfigView>('PUT', '/v1/admin/checkin-config', { body: draft && bodyOf(draft) }),
+  const save = useIntent(
+    (body: ReturnType<typeof bodyOf>) => call<ConfigView>('PUT', '/v1/admin/checkin-config', { body }),
     () => {
       setSaved(true);
       loaded.reload();
     },
+    { closeOnRefusal: true },
   );
   if (loaded.state === 'error') return <ErrorBox error={loaded.error} retry={loaded.reload} />;
   if (loaded.state === 'loading' && !draft) return <Loading />;
@@ -49,8 +52,6 @@ export function CheckinsScreen(_: { args: string[] }) {
     setDraft({ ...draft, ...next });
     setSaved(false);
   };
-  const setMilestone = (i: number, key: 'streak' | 'points' | 'growth', value: string) =>
-    edit({ milestones: draft.milestones.map((x, j) => (j === i ? { ...x, [key]: value } : x)) });
   const number = (value: string, onInput: (v: string) => void, label: string) => (
     <input type="text" inputMode="numeric" aria-label={label} value={value} onInput={(e) => onInput(e.currentTarget.value)} />
   );
@@ -88,54 +89,34 @@ export function CheckinsScreen(_: { args: string[] }) {
       </Section>
       <Section title={t('milestones')}>
         <p class="state">{t('milestonesHint')}</p>
-        {draft.milestones.length === 0 ? (
-          <p class="state empty">{t('noMilestones')}</p>
-        ) : (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">{t('streak')}</th>
-                <th scope="col">{t('points')}</th>
-                <th scope="col">{t('growth')}</th>
-                <th scope="col">
-                  <span class="sr-only">{t('remove')}</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {draft.milestones.map((x, i) => (
-                <tr key={i}>
-                  <td>{number(x.streak, (v) => setMilestone(i, 'streak', v), t('fieldOf', { field: t('streak'), n: i + 1 }))}</td>
-                  <td>{number(x.points, (v) => setMilestone(i, 'points', v), t('fieldOf', { field: t('points'), n: i + 1 }))}</td>
-                  <td>{number(x.growth, (v) => setMilestone(i, 'growth', v), t('fieldOf', { field: t('growth'), n: i + 1 }))}</td>
-                  <td>
-                    <button type="button" class="danger" aria-label={t('removeMilestone', { n: i + 1 })} onClick={() => edit({ milestones: draft.milestones.filter((_, j) => j !== i) })}>
-                      {t('remove')}
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-        <p>
-          <button type="button" onClick={() => edit({ milestones: [...draft.milestones, { streak: '', points: '', growth: '0' }] })}>
-            {t('addMilestone')}
-          </button>
-        </p>
+        <RowsEditor
+          rows={draft.milestones}
+          columns={[
+            { field: 'streak', label: t('streak'), inputMode: 'numeric' },
+            { field: 'points', label: t('points'), inputMode: 'numeric' },
+            { field: 'growth', label: t('growth'), inputMode: 'numeric' },
+          ]}
+          onChange={(milestones) => edit({ milestones })}
+          newRow={() => ({ streak: '', points: '', growth: '0' })}
+          cellLabel={(field, n) => t('fieldOf', { field, n })}
+          removeLabel={t('remove')}
+          removeRowLabel={(n) => t('removeMilestone', { n })}
+          addLabel={t('addMilestone')}
+          emptyText={t('noMilestones')}
+        />
       </Section>
       <Section title={t('other')}>
         <div class="program-grid">
           <Field label={t('growthPerCheckin')}>{number(draft.growthPerCheckin, (v) => edit({ growthPerCheckin: v }), t('growthPerCheckin'))}</Field>
           <Field label={t('makeupCost')}>{number(draft.cost, (v) => edit({ cost: v }), t('makeupCost'))}</Field>
-          <HintedField label={t('makeupPerMonth')} hint={t('makeupHint')}>
+          <Field label={t('makeupPerMonth')} hint={t('makeupHint')}>
             {number(draft.perMonth, (v) => edit({ perMonth: v }), t('makeupPerMonth'))}
-          </HintedField>
+          </Field>
         </div>
       </Section>
       <Refusal error={save.error} />
       <div class="row program-actions">
-        <button type="button" class="primary" disabled={save.busy} onClick={save.ask}>
+        <button type="button" class="primary" disabled={save.busy} onClick={() => save.ask(bodyOf(draft))}>
           {t('saveProgram')}
         </button>
         {saved && (
@@ -144,7 +125,9 @@ export function CheckinsScreen(_: { args: string[] }) {
           </span>
         )}
       </div>
-      {save.asking && <Confirm question={t('confirmSave')} confirmLabel={t('saveProgram')} busy={save.busy} onConfirm={save.confirm} onCancel={save.cancel} />}
+      <ConfirmStep intent={save} label={t('saveProgram')}>
+        {t('confirmSave')}
+      </ConfirmStep>
     </>
   );
 }

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { Field } from '../components/ui';
+import { Field, Problem } from '../components/ui';
 import { setToken, tokenClaims } from '../lib/auth';
 import { messages, useT } from '../lib/i18n';
 
@@ -44,11 +44,7 @@ export function SignIn({ reason, onSignedIn }: { reason?: string | undefined; on
     <main class="signin">
       <h1>{t('title')}</h1>
       <p>{t('intro')}</p>
-      {(problem ?? reason) && (
-        <p class="state error" role="alert">
-          {problem ?? reason}
-        </p>
-      )}
+      <Problem text={problem ?? reason} />
       <form onSubmit={submit}>
         <Field label={t('token')}>
           <textarea name="token" rows={4} required value={value} onInput={(e) => setValue(e.currentTarget.value)} autocomplete="off" spellcheck={false} />

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
-import { Confirm, Refusal, useConfirmed } from '../components/editing';
-import { ErrorBox, Loading, Section, Time } from '../components/ui';
+import { ConfirmStep, useIntent } from '../components/confirm';
+import { Refusal } from '../components/editing';
+import { ErrorBox, Loading, Problem, Section, Time } from '../components/ui';
 import { ApiError, call } from '../lib/api';
 import { useLoad } from '../lib/hooks';
 import { useT } from '../lib/i18n';
@@ -28,6 +29,7 @@ export function TiersScreen(_: { args: string[] }) {
   const [draft, setDraft] = useState<Draft>();
   const [preview, setPreview] = useState<{ of: string; result: Preview }>();
   const [previewing, setPreviewing] = useState(false);
+  const [previewError, setPreviewError] = useState<Error>();
   const [savedVersion, setSavedVersion] = useState<number>();
   useEffect(() => {
     if (ladder.data) setDraft(draftOf(ladder.data));
@@ -37,18 +39,21 @@ export function TiersScreen(_: { args: string[] }) {
   const body = built?.ok ? built.body : undefined;
   const fingerprint = body ? JSON.stringify(body) : '';
   const previewed = preview !== undefined && preview.of === fingerprint;
-  const save = useConfirmed(
-    () => call<{ ladder: Ladder }>('PUT', '/v1/admin/tiers', { body }),
+  const save = useIntent(
+    (asked: unknown) => call<{ ladder: Ladder }>('PUT', '/v1/admin/tiers', { body: asked }),
     (saved) => {
       setSavedVersion(saved.ladder.version);
       setPreview(undefined);
       ladder.reload();
     },
+    { closeOnRefusal: true },
   );
   const runPreview = () => {
     if (!body) return;
     setPreviewing(true);
-    save.fail(undefined);
+    setPreviewError(undefined);
+    // A new preview starts over: a refusal of the last save was about another draft.
+    save.cancel();
     call<Preview>('POST', '/v1/admin/tiers/preview', { body: { ladder: body } }).then(
       (result) => {
         setPreview({ of: fingerprint, result });
@@ -57,7 +62,7 @@ export function TiersScreen(_: { args: string[] }) {
       (err: Error) => {
         setPreview(undefined);
         setPreviewing(false);
-        save.fail(err);
+        setPreviewError(err);
       },
     );
   };
@@ -81,17 +86,13 @@ export function TiersScreen(_: { args: string[] }) {
         }
       >
         <LadderEditor draft={draft!} onChange={edit} />
-        {built && !built.ok && (
-          <p class="state error" role="alert">
-            {built.error}
-          </p>
-        )}
-        <Refusal error={save.error} />
+        <Problem text={built && !built.ok ? built.error : undefined} />
+        <Refusal error={previewError ?? save.error} />
         <div class="row tiers-actions">
           <button type="button" disabled={!body || previewing} onClick={runPreview}>
             {previewing ? t('previewing') : t('preview')}
           </button>
-          <button type="button" class="primary" disabled={!previewed || save.busy} onClick={save.ask}>
+          <button type="button" class="primary" disabled={!previewed || save.busy} onClick={() => body && save.ask(body)}>
             {t('saveLadder')}
           </button>
           {!previewed && <span class="state">{preview ? t('stale') : t('previewFirst')}</span>}
@@ -101,7 +102,9 @@ export function TiersScreen(_: { args: string[] }) {
             </span>
           )}
         </div>
-        {save.asking && <Confirm question={t('confirmSave')} confirmLabel={t('saveLadder')} busy={save.busy} onConfirm={save.confirm} onCancel={save.cancel} />}
+        <ConfirmStep intent={save} label={t('saveLadder')}>
+          {t('confirmSave')}
+        </ConfirmStep>
       </Section>
       {preview && <PreviewTable preview={preview.result} now={counts.data ?? null} codes={draft!.tiers.map((r) => r.code.trim())} />}
     </>

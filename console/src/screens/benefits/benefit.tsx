@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
+import { ConfirmStep, useIntent } from '../../components/confirm';
 import { ErrorBox, Field, Loading, Section, Time } from '../../components/ui';
 import { ApiError, call } from '../../lib/api';
 import { common } from '../../lib/common.messages';
@@ -7,7 +8,6 @@ import { useT } from '../../lib/i18n';
 import { href } from '../../lib/router';
 import { useFormat } from '../../lib/session';
 import { Editor } from './editor';
-import { ConfirmStep, useIntent } from './intent';
 import { bodyOf, m, type Benefit } from './messages';
 import { Redemptions } from './redemptions';
 
@@ -149,7 +149,7 @@ function Restock({ benefit, onSaved }: { benefit: Benefit; onSaved: (b: Benefit)
   }
   const n = Number(units);
   const valid = units !== '' && Number.isInteger(n) && n > 0;
-  const add = restock.pending ?? 0;
+  const add = restock.asked ?? 0;
   return (
     <Section title={t('restock')}>
       {done && (
@@ -161,11 +161,11 @@ function Restock({ benefit, onSaved }: { benefit: Benefit; onSaved: (b: Benefit)
         <Field label={t('addUnits')}>
           <input type="number" min={1} step={1} value={units} onInput={(e) => setUnits(e.currentTarget.value)} />
         </Field>
-        <button type="button" disabled={!valid || restock.pending !== null} onClick={() => (setDone(undefined), restock.open(n))}>
+        <button type="button" disabled={!valid || restock.asking} onClick={() => (setDone(undefined), restock.ask(n))}>
           {t('restockAsk')}
         </button>
       </div>
-      <ConfirmStep intent={restock} label={t('confirmRestock')}>
+      <ConfirmStep intent={restock} label={t('confirmRestock')} role="group">
         {t('restockConfirm', {
           units: f.number(add),
           name: benefit.name,

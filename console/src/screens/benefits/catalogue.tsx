@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { Field, PagesFooter, Section, Time } from '../../components/ui';
+import { Field, PagedTable, Problem, Section, Time } from '../../components/ui';
 import { call, type Page } from '../../lib/api';
 import { common } from '../../lib/common.messages';
 import { usePages } from '../../lib/hooks';
@@ -33,46 +33,39 @@ export function Catalogue() {
           </Field>
           <button type="submit">{t('create')}</button>
         </form>
-        {problem && (
-          <p class="state error" role="alert">
-            {problem}
-          </p>
-        )}
-        {pages.items.length > 0 && (
-          <table>
-            <thead>
-              <tr>
-                <th>{t('code')}</th>
-                <th>{t('name')}</th>
-                <th>{t('kind')}</th>
-                <th class="num">{t('cost')}</th>
-                <th class="num">{t('stock')}</th>
-                <th class="num">{t('stockLeft')}</th>
-                <th>{t('active')}</th>
-                <th>{t('updated')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {pages.items.map((b) => (
-                <tr key={b.code}>
-                  <td>
-                    <a href={href('benefits', b.code)}>{b.code}</a>
-                  </td>
-                  <td>{b.name}</td>
-                  <td>{t(`kind.${b.kind}`)}</td>
-                  <td class="num">{f.number(b.costPoints)}</td>
-                  <td class="num">{b.stock === null ? t('unlimited') : f.number(b.stock)}</td>
-                  <td class="num">{b.stockLeft === null ? t('unlimited') : f.number(b.stockLeft)}</td>
-                  <td>{b.active ? tc('yes') : tc('no')}</td>
-                  <td>
-                    <Time iso={b.updatedAt} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-        <PagesFooter pages={pages} emptyText={t('noCatalogue')} />
+        <Problem text={problem} />
+        <PagedTable
+          pages={pages}
+          head={
+            <>
+              <th>{t('code')}</th>
+              <th>{t('name')}</th>
+              <th>{t('kind')}</th>
+              <th class="num">{t('cost')}</th>
+              <th class="num">{t('stock')}</th>
+              <th class="num">{t('stockLeft')}</th>
+              <th>{t('active')}</th>
+              <th>{t('updated')}</th>
+            </>
+          }
+          row={(b) => (
+            <tr key={b.code}>
+              <td>
+                <a href={href('benefits', b.code)}>{b.code}</a>
+              </td>
+              <td>{b.name}</td>
+              <td>{t(`kind.${b.kind}`)}</td>
+              <td class="num">{f.number(b.costPoints)}</td>
+              <td class="num">{b.stock === null ? t('unlimited') : f.number(b.stock)}</td>
+              <td class="num">{b.stockLeft === null ? t('unlimited') : f.number(b.stockLeft)}</td>
+              <td>{b.active ? tc('yes') : tc('no')}</td>
+              <td>
+                <Time iso={b.updatedAt} />
+              </td>
+            </tr>
+          )}
+          emptyText={t('noCatalogue')}
+        />
       </Section>
     </>
   );

@@ -1,8 +1,8 @@
 import { useState } from 'preact/hooks';
-import { Field, Section } from '../../components/ui';
+import { ConfirmStep, useIntent } from '../../components/confirm';
+import { Field, Problem, Section } from '../../components/ui';
 import { call } from '../../lib/api';
 import { useT } from '../../lib/i18n';
-import { ConfirmStep, useIntent } from './intent';
 import { KINDS, m, otherFieldsOf, type Benefit } from './messages';
 
 type Form = { name: string; description: string; kind: Benefit['kind']; costPoints: string; stock: string; active: boolean; other: string };
@@ -46,7 +46,7 @@ export function Editor({ code, benefit, onSaved }: { code: string; benefit: Bene
     if (cost === null) return setProblem(t('badNumber', { field: t('cost') }));
     const stock = form.stock.trim() === '' ? null : wholeNumber(form.stock);
     if (form.stock.trim() !== '' && stock === null) return setProblem(t('badNumber', { field: t('stock') }));
-    save.open({
+    save.ask({
       ...(other as Record<string, unknown>),
       name: form.name,
       ...(form.description.trim() ? { description: form.description } : {}),
@@ -90,16 +90,12 @@ export function Editor({ code, benefit, onSaved }: { code: string; benefit: Bene
         <Field label={t('otherFields')} hint={t('otherHint')}>
           <textarea rows={6} spellcheck={false} value={form.other} onInput={(e) => set('other', e.currentTarget.value)} />
         </Field>
-        {problem && (
-          <p class="state error" role="alert">
-            {problem}
-          </p>
-        )}
-        <button type="submit" disabled={save.pending !== null}>
+        <Problem text={problem} />
+        <button type="submit" disabled={save.asking}>
           {t('review')}
         </button>
       </form>
-      <ConfirmStep intent={save} label={t('confirmSave')}>
+      <ConfirmStep intent={save} label={t('confirmSave')} role="group">
         {t('saveConfirm', { name: form.name, version: (benefit?.version ?? 0) + 1 })}
       </ConfirmStep>
     </Section>

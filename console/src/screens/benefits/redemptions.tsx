@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { Field, PagesFooter, Section, Time } from '../../components/ui';
+import { Field, PagedTable, Section, Time } from '../../components/ui';
 import { call, type Page } from '../../lib/api';
 import { usePages } from '../../lib/hooks';
 import { useT } from '../../lib/i18n';
@@ -30,50 +30,47 @@ export function Redemptions({ code }: { code: string }) {
   );
   return (
     <Section title={t('redemptions')} actions={filter}>
-      {pages.items.length > 0 && (
-        <table>
-          <thead>
-            <tr>
-              <th>{t('created')}</th>
-              <th>{t('member')}</th>
-              <th class="num">{t('quantity')}</th>
-              <th>{t('status')}</th>
-              <th class="num">{t('points')}</th>
-              <th>{t('voucher')}</th>
-              <th>{t('expires')}</th>
-              <th>{t('closed')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {pages.items.map((r) => (
-              <tr key={r.id}>
-                <td>
-                  <Time iso={r.createdAt} />
-                </td>
-                <td>
-                  <a href={href('members', r.memberId)}>{r.memberId}</a>
-                </td>
-                <td class="num">{f.number(r.quantity)}</td>
-                <td>
-                  {t(`status.${r.status}`)}
-                  {r.failure && <small> ({r.failure})</small>}
-                </td>
-                <td class="num">{f.number(r.pointsSpent)}</td>
-                <td>
-                  <code>{r.voucherCode ?? '—'}</code>
-                </td>
-                <td>
-                  <Time iso={r.expiresAt} />
-                </td>
-                <td>
-                  <Time iso={r.usedAt ?? r.cancelledAt} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      <PagesFooter pages={pages} emptyText={t('noRedemptions')} />
+      <PagedTable
+        pages={pages}
+        head={
+          <>
+            <th>{t('created')}</th>
+            <th>{t('member')}</th>
+            <th class="num">{t('quantity')}</th>
+            <th>{t('status')}</th>
+            <th class="num">{t('points')}</th>
+            <th>{t('voucher')}</th>
+            <th>{t('expires')}</th>
+            <th>{t('closed')}</th>
+          </>
+        }
+        row={(r) => (
+          <tr key={r.id}>
+            <td>
+              <Time iso={r.createdAt} />
+            </td>
+            <td>
+              <a href={href('members', r.memberId)}>{r.memberId}</a>
+            </td>
+            <td class="num">{f.number(r.quantity)}</td>
+            <td>
+              {t(`status.${r.status}`)}
+              {r.failure && <small> ({r.failure})</small>}
+            </td>
+            <td class="num">{f.number(r.pointsSpent)}</td>
+            <td>
+              <code>{r.voucherCode ?? '—'}</code>
+            </td>
+            <td>
+              <Time iso={r.expiresAt} />
+            </td>
+            <td>
+              <Time iso={r.usedAt ?? r.cancelledAt} />
+            </td>
+          </tr>
+        )}
+        emptyText={t('noRedemptions')}
+      />
     </Section>
   );
 }

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { Field, PagesFooter, Section, Time } from '../../components/ui';
+import { Field, PagedTable, Section, Time } from '../../components/ui';
 import { call, type Page } from '../../lib/api';
 import { usePages } from '../../lib/hooks';
 import { useT } from '../../lib/i18n';
@@ -38,35 +38,32 @@ export function SegmentPreview() {
         </datalist>
         <button type="submit">{t('show')}</button>
       </form>
-      {pages.items.length > 0 && (
-        <table>
-          <thead>
-            <tr>
-              <th>{t('member')}</th>
-              <th>{t('registered')}</th>
-              <th>{t('lastActivity')}</th>
-              <th>{t('tier')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {pages.items.map((s) => (
-              <tr key={s.memberId}>
-                <td>
-                  <a href={href('members', s.memberId)}>{s.memberId}</a>
-                </td>
-                <td>
-                  <Time iso={s.registeredAt} />
-                </td>
-                <td>
-                  <Time iso={s.lastActivityAt} />
-                </td>
-                <td>{s.tier ?? '—'}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      <PagesFooter pages={pages} emptyText={t('noMembersInSegment')} />
+      <PagedTable
+        pages={pages}
+        head={
+          <>
+            <th>{t('member')}</th>
+            <th>{t('registered')}</th>
+            <th>{t('lastActivity')}</th>
+            <th>{t('tier')}</th>
+          </>
+        }
+        row={(s) => (
+          <tr key={s.memberId}>
+            <td>
+              <a href={href('members', s.memberId)}>{s.memberId}</a>
+            </td>
+            <td>
+              <Time iso={s.registeredAt} />
+            </td>
+            <td>
+              <Time iso={s.lastActivityAt} />
+            </td>
+            <td>{s.tier ?? '—'}</td>
+          </tr>
+        )}
+        emptyText={t('noMembersInSegment')}
+      />
     </Section>
   );
 }

@@ -1,10 +1,10 @@
 import { useState } from 'preact/hooks';
-import { Field, Section } from '../../components/ui';
+import { ConfirmStep, useIntent } from '../../components/confirm';
+import { Field, Problem, Section } from '../../components/ui';
 import { call, type Page } from '../../lib/api';
 import { useLoad } from '../../lib/hooks';
 import { useT } from '../../lib/i18n';
 import { navigate } from '../../lib/router';
-import { ConfirmStep, useIntent } from '../benefits/intent';
 import { m, SEGMENTS, type Grant, type Segment } from './messages';
 
 type Ask = { benefitCode: string; memberIds?: string[]; segment?: Segment; note?: string };
@@ -32,13 +32,13 @@ export function StartGrant() {
     if (!benefitCode.trim()) return setProblem(t('noBenefit'));
     const ids = idsOf(members);
     if (target === 'listed' && ids.length === 0) return setProblem(t('noMembers'));
-    grant.open({
+    grant.ask({
       benefitCode: benefitCode.trim(),
       ...(target === 'listed' ? { memberIds: ids } : { segment }),
       ...(note.trim() ? { note: note.trim() } : {}),
     });
   };
-  const asked = grant.pending;
+  const asked = grant.asked;
   return (
     <Section title={t('start')}>
       <form onSubmit={review}>
@@ -81,16 +81,12 @@ export function StartGrant() {
         <Field label={t('note')}>
           <input maxLength={200} value={note} onInput={(e) => setNote(e.currentTarget.value)} />
         </Field>
-        {problem && (
-          <p class="state error" role="alert">
-            {problem}
-          </p>
-        )}
-        <button type="submit" disabled={asked !== null}>
+        <Problem text={problem} />
+        <button type="submit" disabled={grant.asking}>
           {t('review')}
         </button>
       </form>
-      <ConfirmStep intent={grant} label={t('confirmLabel')}>
+      <ConfirmStep intent={grant} label={t('confirmLabel')} role="group">
         {asked?.memberIds
           ? t('confirmMembers', { benefit: asked.benefitCode, count: asked.memberIds.length })
           : t('confirmSegment', { benefit: asked?.benefitCode ?? '', segment: asked?.segment ? t(`seg.${asked.segment}`) : '' })}

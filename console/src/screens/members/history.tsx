@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { Field, PagesFooter, Section, Time } from '../../components/ui';
+import { Field, PagedTable, Section, Time } from '../../components/ui';
 import { call, type Page } from '../../lib/api';
 import { usePages } from '../../lib/hooks';
 import { useT } from '../../lib/i18n';
@@ -35,41 +35,39 @@ export function History({ memberId, version }: { memberId: string; version: numb
         </Field>
       }
     >
-      {entries.items.length > 0 && (
-        <table class="members-history">
-          <thead>
-            <tr>
-              <th scope="col">{t('at')}</th>
-              <th scope="col">{t('kind')}</th>
-              <th scope="col">{t('entryCode')}</th>
-              <th scope="col" class="num">
-                {t('amount')}
-              </th>
-              <th scope="col" class="num">
-                {t('after')}
-              </th>
-              <th scope="col">{t('expiresAt')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {entries.items.map((e) => (
-              <tr key={e.id} data-kind={e.kind}>
-                <td>
-                  <Time iso={e.createdAt} />
-                </td>
-                <td>{(KINDS as readonly string[]).includes(e.kind) ? t(kindKey(e.kind)) : e.kind}</td>
-                <td>{e.code}</td>
-                <td class="num">{signed(e.amount)}</td>
-                <td class="num">{f.number(e.balanceAfter.available)}</td>
-                <td>
-                  <Time iso={e.expiresAt} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      <PagesFooter pages={entries} emptyText={t('noEntries')} />
+      <PagedTable
+        pages={entries}
+        class="members-history"
+        head={
+          <>
+            <th scope="col">{t('at')}</th>
+            <th scope="col">{t('kind')}</th>
+            <th scope="col">{t('entryCode')}</th>
+            <th scope="col" class="num">
+              {t('amount')}
+            </th>
+            <th scope="col" class="num">
+              {t('after')}
+            </th>
+            <th scope="col">{t('expiresAt')}</th>
+          </>
+        }
+        row={(e) => (
+          <tr key={e.id} data-kind={e.kind}>
+            <td>
+              <Time iso={e.createdAt} />
+            </td>
+            <td>{(KINDS as readonly string[]).includes(e.kind) ? t(kindKey(e.kind)) : e.kind}</td>
+            <td>{e.code}</td>
+            <td class="num">{signed(e.amount)}</td>
+            <td class="num">{f.number(e.balanceAfter.available)}</td>
+            <td>
+              <Time iso={e.expiresAt} />
+            </td>
+          </tr>
+        )}
+        emptyText={t('noEntries')}
+      />
     </Section>
   );
 }

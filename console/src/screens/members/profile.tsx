@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useRef, useState } from 'preact/hooks';
-import { Empty, ErrorBox, Loading, PagesFooter, Section, Time } from '../../components/ui';
+import { Empty, ErrorBox, Loading, PagedTable, Section, Time } from '../../components/ui';
 import { ApiError, call, type Page } from '../../lib/api';
 import { useLoad, usePages } from '../../lib/hooks';
 import { useT } from '../../lib/i18n';
@@ -243,29 +243,26 @@ function Referral({ memberId }: { memberId: string }) {
           </dd>
         </dl>
       )}
-      {invitees.items.length > 0 && (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{t('invitee')}</th>
-              <th scope="col">{t('state')}</th>
-              <th scope="col">{t('boundAt')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {invitees.items.map((i) => (
-              <tr key={`${i.memberId ?? i.name}-${i.boundAt}`}>
-                <td>{i.memberId ? <a href={`#/members/${encodeURIComponent(i.memberId)}`}>{i.name}</a> : i.name}</td>
-                <td>{i.state}</td>
-                <td>
-                  <Time iso={i.boundAt} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      <PagesFooter pages={invitees} emptyText={t('noInvitees')} />
+      <PagedTable
+        pages={invitees}
+        head={
+          <>
+            <th scope="col">{t('invitee')}</th>
+            <th scope="col">{t('state')}</th>
+            <th scope="col">{t('boundAt')}</th>
+          </>
+        }
+        row={(i) => (
+          <tr key={`${i.memberId ?? i.name}-${i.boundAt}`}>
+            <td>{i.memberId ? <a href={`#/members/${encodeURIComponent(i.memberId)}`}>{i.name}</a> : i.name}</td>
+            <td>{i.state}</td>
+            <td>
+              <Time iso={i.boundAt} />
+            </td>
+          </tr>
+        )}
+        emptyText={t('noInvitees')}
+      />
     </Section>
   );
 }

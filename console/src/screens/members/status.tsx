@@ -1,68 +1,47 @@
 import { useState } from 'preact/hooks';
-import { ErrorBox } from '../../components/ui';
+import { ConfirmStep, useIntent } from '../../components/confirm';
 import { call } from '../../lib/api';
 import { common } from '../../lib/common.messages';
 import { useT } from '../../lib/i18n';
 import { m } from './messages';
 import type { Member } from './types';
 
-/** Freeze or unfreeze, confirmed first: PATCH /v1/members/:id {status} (audited by the service). */
+/** Freeze or unfreeze, confirmed first: PATCH /v1/members/:id {status} (audited by the service; it takes no Idempotency-Key). */
 export function StatusControl({ member, onChanged }: { member: Member; onChanged: (m: Member) => void }) {
   const t = useT(m);
   const c = useT(common);
-  const [asking, setAsking] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<Error>();
   const [done, setDone] = useState<string>();
   const next = member.status === 'active' ? 'frozen' : 'active';
-  const confirm = async () => {
-    if (busy) return;
-    setBusy(true);
-    setError(undefined);
-    try {
-      const answer = await call<{ member: Member }>('PATCH', `/v1/members/${encodeURIComponent(member.memberId)}`, { body: { status: next } });
-      setAsking(false);
+  const change = useIntent(
+    () => call<{ member: Member }>('PATCH', `/v1/members/${encodeURIComponent(member.memberId)}`, { body: { status: next } }),
+    (answer) => {
       setDone(t('statusChanged', { status: t(answer.member.status) }));
       onChanged(answer.member);
-    } catch (err) {
-      setError(err as Error);
-    } finally {
-      setBusy(false);
-    }
-  };
+    },
+  );
+  const verb = next === 'frozen' ? t('freeze') : t('unfreeze');
   return (
     <div class="members-status-control">
-      {!asking && (
+      {!change.asking && (
         <button
           type="button"
           class={next === 'frozen' ? 'danger' : ''}
           onClick={() => {
             setDone(undefined);
-            setAsking(true);
+            change.ask();
           }}
         >
-          {next === 'frozen' ? t('freeze') : t('unfreeze')}
+          {verb}
         </button>
       )}
-      {done && !asking && (
+      {done && !change.asking && (
         <p class="state ok" role="status">
           {done}
         </p>
       )}
-      {asking && (
-        <div role="dialog" aria-label={next === 'frozen' ? t('freeze') : t('unfreeze')} class="members-confirm">
-          <p>{next === 'frozen' ? t('confirmFreeze', { id: member.memberId }) : t('confirmUnfreeze', { id: member.memberId })}</p>
-          {error && <ErrorBox error={error} />}
-          <div class="row">
-            <button type="button" class={next === 'frozen' ? 'danger' : 'primary'} disabled={busy} onClick={confirm}>
-              {c('confirm')}
-            </button>
-            <button type="button" disabled={busy} onClick={() => setAsking(false)}>
-              {c('cancel')}
-            </button>
-          </div>
-        </div>
-      )}
+      <ConfirmStep intent={change} label={c('confirm')} name={verb} danger={next === 'frozen'}>
+        {next === 'frozen' ? t('confirmFreeze', { id: member.memberId }) : t('confirmUnfreeze', { id: member.memberId })}
+      </ConfirmStep>
     </div>
   );
 }

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { Field, PagesFooter, Section, Time } from '../../components/ui';
+import { Field, PagedTable, Section, Time } from '../../components/ui';
 import { call, type Page } from '../../lib/api';
 import { usePages } from '../../lib/hooks';
 import { useT } from '../../lib/i18n';
@@ -42,35 +42,32 @@ export function ReferralList() {
         </Field>
         <button type="submit">{t('apply')}</button>
       </form>
-      {pages.items.length > 0 && (
-        <table>
-          <thead>
-            <tr>
-              <th>{t('invitee')}</th>
-              <th>{t('referrer')}</th>
-              <th>{t('state')}</th>
-              <th>{t('bound')}</th>
-              <th>{t('reasons')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {pages.items.map((r) => (
-              <tr key={r.invitee}>
-                <td>
-                  <a href={href('referrals', r.invitee)}>{r.invitee}</a>
-                </td>
-                <td>{r.referrer}</td>
-                <td>{t(`state.${r.state}`)}</td>
-                <td>
-                  <Time iso={r.boundAt} />
-                </td>
-                <td>{why(r)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      <PagesFooter pages={pages} emptyText={state === 'review' ? t('noReview') : t('noReferrals')} />
+      <PagedTable
+        pages={pages}
+        head={
+          <>
+            <th>{t('invitee')}</th>
+            <th>{t('referrer')}</th>
+            <th>{t('state')}</th>
+            <th>{t('bound')}</th>
+            <th>{t('reasons')}</th>
+          </>
+        }
+        row={(r) => (
+          <tr key={r.invitee}>
+            <td>
+              <a href={href('referrals', r.invitee)}>{r.invitee}</a>
+            </td>
+            <td>{r.referrer}</td>
+            <td>{t(`state.${r.state}`)}</td>
+            <td>
+              <Time iso={r.boundAt} />
+            </td>
+            <td>{why(r)}</td>
+          </tr>
+        )}
+        emptyText={state === 'review' ? t('noReview') : t('noReferrals')}
+      />
     </Section>
   );
 }

@@ -1,10 +1,10 @@
 import { useState } from 'preact/hooks';
-import { ErrorBox, Field, Loading, Section } from '../../components/ui';
+import { ConfirmStep, useIntent } from '../../components/confirm';
+import { ErrorBox, Field, Loading, Problem, Section } from '../../components/ui';
 import { call } from '../../lib/api';
 import { useLoad } from '../../lib/hooks';
 import { useT } from '../../lib/i18n';
 import { useFormat } from '../../lib/session';
-import { ConfirmStep, useIntent } from '../benefits/intent';
 import { m, type Key } from './messages';
 
 type Side = { points?: number; benefitCode?: string };
@@ -84,7 +84,7 @@ function ProgramForm({ program, onSaved }: { program: Program; onSaved: (p: Prog
       return setProblem(t('badMilestones', { message: (err as Error).message }));
     }
     const side = (points: number | undefined, benefit: string): Side => ({ ...(points ? { points } : {}), ...(benefit.trim() ? { benefitCode: benefit.trim() } : {}) });
-    save.open({
+    save.ask({
       active: form.active,
       qualifying: { eventType: form.eventType.trim(), minAmount: n.minAmount ?? 0, withinDays: n.withinDays ?? 30 },
       rewards: { referrer: side(n.referrerPoints, form.referrerBenefit), invitee: side(n.inviteePoints, form.inviteeBenefit) },
@@ -135,16 +135,12 @@ function ProgramForm({ program, onSaved }: { program: Program; onSaved: (p: Prog
         <Field label={t('milestones')} hint={t('milestonesHint')}>
           <textarea rows={2} spellcheck={false} value={form.milestones} onInput={(e) => set('milestones', e.currentTarget.value)} />
         </Field>
-        {problem && (
-          <p class="state error" role="alert">
-            {problem}
-          </p>
-        )}
-        <button type="submit" disabled={save.pending !== null}>
+        <Problem text={problem} />
+        <button type="submit" disabled={save.asking}>
           {t('reviewProgram')}
         </button>
       </form>
-      <ConfirmStep intent={save} label={t('confirmProgram')}>
+      <ConfirmStep intent={save} label={t('confirmProgram')} role="group">
         {t('programAsk', { version: program.version + 1 })}
       </ConfirmStep>
     </>

@@ -1,10 +1,10 @@
 import { useState } from 'preact/hooks';
+import { ConfirmStep, useIntent } from '../../components/confirm';
 import { ErrorBox, Field, Loading, Section, Time } from '../../components/ui';
 import { call } from '../../lib/api';
 import { useLoad } from '../../lib/hooks';
 import { useT } from '../../lib/i18n';
 import { href } from '../../lib/router';
-import { ConfirmStep, useIntent } from '../benefits/intent';
 import { m, reasonKey, type Referral } from './messages';
 
 type Decision = { verb: 'approve' | 'reject'; note: string };
@@ -136,22 +136,22 @@ function Decide({ referral, onDecided }: { referral: Referral; onDecided: (r: Re
       idempotencyKey: key,
     }).then((r) => onDecided(r.referral)),
   );
-  const asked = decision.pending;
-  if (referral.state !== 'review' && asked === null) return null;
+  const asked = decision.asked;
+  if (referral.state !== 'review' && !decision.asking) return null;
   return (
     <Section title={t('decision')}>
       <Field label={t('note')} hint={t('noteHint')}>
-        <textarea rows={2} maxLength={500} value={note} onInput={(e) => setNote(e.currentTarget.value)} disabled={asked !== null} />
+        <textarea rows={2} maxLength={500} value={note} onInput={(e) => setNote(e.currentTarget.value)} disabled={decision.asking} />
       </Field>
       <div class="row">
-        <button type="button" class="primary" disabled={asked !== null} onClick={() => decision.open({ verb: 'approve', note })}>
+        <button type="button" class="primary" disabled={decision.asking} onClick={() => decision.ask({ verb: 'approve', note })}>
           {t('approve')}
         </button>
-        <button type="button" class="danger" disabled={asked !== null} onClick={() => decision.open({ verb: 'reject', note })}>
+        <button type="button" class="danger" disabled={decision.asking} onClick={() => decision.ask({ verb: 'reject', note })}>
           {t('reject')}
         </button>
       </div>
-      <ConfirmStep intent={decision} label={asked?.verb === 'reject' ? t('confirmReject') : t('confirmApprove')} danger={asked?.verb === 'reject'}>
+      <ConfirmStep intent={decision} label={asked?.verb === 'reject' ? t('confirmReject') : t('confirmApprove')} danger={asked?.verb === 'reject'} role="group">
         {asked?.verb === 'reject'
           ? t('rejectAsk', { invitee: referral.invitee })
           : t('approveAsk', { invitee: referral.invitee, referrer: referral.referrer })}

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
-import { Section } from '../../components/ui';
-import { HintedField, JsonField, parseJson, Refusal } from '../../components/editing';
+import { Field, Problem, Section } from '../../components/ui';
+import { JsonField, parseJson, Refusal } from '../../components/editing';
 import { call } from '../../lib/api';
 import { useT } from '../../lib/i18n';
 import { useFormat, useSession } from '../../lib/session';
@@ -53,9 +53,9 @@ export function DryRunPanel({ draft, eventType = 'order.paid' }: { draft?: { cod
   return (
     <Section title={t('dryRunTitle')}>
       <p class="state">{t('dryRunIntro')}</p>
-      <HintedField label={t('memberId')} hint={t('memberHint')}>
+      <Field label={t('memberId')} hint={t('memberHint')}>
         <input type="text" value={memberId} onInput={(e) => setMemberId(e.currentTarget.value)} />
-      </HintedField>
+      </Field>
       <JsonField label={t('sampleEvent')} rows={9} value={text} onInput={setText} />
       {draft && (
         <label class="field check">
@@ -64,11 +64,7 @@ export function DryRunPanel({ draft, eventType = 'order.paid' }: { draft?: { cod
           </span>
         </label>
       )}
-      {draftError && (
-        <p class="state error" role="alert">
-          {draftError}
-        </p>
-      )}
+      <Problem text={draftError} />
       <button type="button" disabled={running || !parsed.ok || !!draftError} onClick={run}>
         {running ? t('running') : t('dryRun')}
       </button>

@@ -1,54 +1,28 @@
-import { useState } from 'preact/hooks';
-import { Confirm, HintedField, JsonField, Refusal, useConfirmed } from '../../components/editing';
-import { Field, Section } from '../../components/ui';
-import { call } from '../../lib/api';
+import { CodedEditor, useCodedEditor, type EditorProps } from '../../components/coded-resource';
+import { JsonField } from '../../components/editing';
+import { Field, Problem } from '../../components/ui';
 import { useT } from '../../lib/i18n';
 import { DryRunPanel } from './dry-run';
 import { m } from './messages';
-import { bodyOf, draftOf, type RuleDraft, type RuleView } from './rule';
+import { bodyOf, draftOf, rules, type RuleDraft, type RuleView } from './rule';
 
 /**
- * A new rule (no `rule`) or an edit of one: common fields as a form, the rest as JSON; the dry-run panel beside it
+ * A new rule (no `item`) or an edit of one: common fields as a form, the rest as JSON; the dry-run panel beside it
  * tries the unsaved edit; saving (confirmed) PUTs the rule.
  */
-export function RuleEditor({ rule, onSaved, justSaved }: { rule: RuleView | undefined; onSaved: (rule: RuleView) => void; justSaved?: boolean }) {
+export function RuleEditor(props: EditorProps<RuleView>) {
   const t = useT(m);
-  const [draft, setDraft] = useState<RuleDraft>(() => draftOf(rule));
-  const [savedCode, setSavedCode] = useState<string | undefined>(justSaved ? rule?.code : undefined);
-  const set = <K extends keyof RuleDraft>(key: K, value: RuleDraft[K]) => {
-    setDraft({ ...draft, [key]: value });
-    setSavedCode(undefined);
-  };
+  const editor = useCodedEditor({ ...props, draftOf, put: rules.put });
+  const { draft, set, code, text } = editor;
   const built = bodyOf(draft, t('notObject'));
-  const code = draft.code.trim();
-  const save = useConfirmed(
-    () => call<{ rule: RuleView }>('PUT', `/v1/admin/earning-rules/${encodeURIComponent(code)}`, { body: built.ok ? built.body : undefined }),
-    (saved) => {
-      setSavedCode(saved.rule.code);
-      onSaved(saved.rule);
-    },
-  );
-  const text = (key: 'name' | 'eventType' | 'amount' | 'property' | 'unit' | 'perUnitPoints' | 'max', label: string) => (
-    <Field label={label}>
-      <input type="text" value={draft[key]} onInput={(e) => set(key, e.currentTarget.value)} />
-    </Field>
-  );
   return (
     <>
-      <Section title={rule ? t('editTitle', { code: rule.code }) : t('newTitle')}>
+      <CodedEditor editor={editor} words={m} body={built.ok ? built.body : undefined} saveLabel={t('saveRule')}>
         <div class="program-grid">
-          {rule ? null : (
-            <HintedField label={t('code')} hint={t('codeHint')}>
-              <input type="text" value={draft.code} onInput={(e) => set('code', e.currentTarget.value)} />
-            </HintedField>
-          )}
+          {props.item ? null : text('code', t('code'), t('codeHint'))}
           {text('name', t('name'))}
           {text('eventType', t('eventType'))}
-          <label class="field check">
-            <span>
-              <input type="checkbox" checked={draft.active} onChange={(e) => set('active', e.currentTarget.checked)} /> {t('active')}
-            </span>
-          </label>
+          {editor.check('active', t('active'))}
         </div>
         <h3>{t('pointsFormula')}</h3>
         <div class="program-grid">
@@ -70,24 +44,8 @@ export function RuleEditor({ rule, onSaved, justSaved }: { rule: RuleView | unde
           )}
         </div>
         <JsonField label={t('extra')} hint={t('extraHint')} rows={10} value={draft.extra} onInput={(v) => set('extra', v)} />
-        {!built.ok && built.error === t('notObject') && (
-          <p class="state error" role="alert">
-            {built.error}
-          </p>
-        )}
-        <Refusal error={save.error} />
-        <div class="row program-actions">
-          <button type="button" class="primary" disabled={!built.ok || !code || save.busy} onClick={save.ask}>
-            {t('saveRule')}
-          </button>
-          {savedCode && (
-            <span class="state ok" role="status">
-              {t('saved', { code: savedCode })}
-            </span>
-          )}
-        </div>
-        {save.asking && <Confirm question={t('confirmSave', { code })} confirmLabel={t('saveRule')} busy={save.busy} onConfirm={save.confirm} onCancel={save.cancel} />}
-      </Section>
+        <Problem text={!built.ok && built.error === t('notObject') ? built.error : undefined} />
+      </CodedEditor>
       <DryRunPanel draft={built.ok ? { code: code || 'new-rule', rule: built.body } : { error: built.error }} eventType={draft.eventType} />
     </>
   );

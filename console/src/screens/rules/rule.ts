@@ -1,3 +1,4 @@
+import { codedApi } from '../../components/coded-resource';
 import { defined, numberOrText, parseJson } from '../../components/editing';
 
 export type Formula = { kind: 'fixed'; amount: number } | { kind: 'per-unit'; property: string; unit: number; points: number; max?: number };
@@ -15,6 +16,9 @@ export type RuleView = {
   pendingDays?: number;
   updatedAt: string;
 };
+
+/** GET /v1/admin/earning-rules lists every rule (no cursor); GET and PUT /v1/admin/earning-rules/:code read and save one. */
+export const rules = codedApi<RuleView>('/v1/admin/earning-rules', 'rule');
 
 /** The editor's fields as typed: the points formula as a form, the rest of the rule as JSON. */
 export type RuleDraft = {

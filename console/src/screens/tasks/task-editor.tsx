@@ -1,51 +1,20 @@
-import { useState } from 'preact/hooks';
-import { Confirm, HintedField, JsonField, Refusal, useConfirmed } from '../../components/editing';
-import { Field, Section } from '../../components/ui';
-import { call } from '../../lib/api';
+import { CodedEditor, useCodedEditor, type EditorProps } from '../../components/coded-resource';
+import { JsonField } from '../../components/editing';
+import { Field } from '../../components/ui';
 import { useT } from '../../lib/i18n';
 import { m } from './messages';
-import { bodyOf, draftOf, type TaskDraft, type TaskView } from './task';
+import { bodyOf, draftOf, tasks, type TaskDraft, type TaskView } from './task';
 
-type TextKey = 'name' | 'description' | 'eventType' | 'target' | 'days' | 'points' | 'growth' | 'badgeCode' | 'badgeName';
-
-/** A new task (no `task`) or an edit of one, saved (confirmed) by PUT /v1/admin/tasks/:code. */
-export function TaskEditor({ task, onSaved, justSaved }: { task: TaskView | undefined; onSaved: (task: TaskView) => void; justSaved?: boolean }) {
+/** A new task (no `item`) or an edit of one, saved (confirmed) by PUT /v1/admin/tasks/:code. */
+export function TaskEditor(props: EditorProps<TaskView>) {
   const t = useT(m);
-  const [draft, setDraft] = useState<TaskDraft>(() => draftOf(task));
-  const [savedCode, setSavedCode] = useState<string | undefined>(justSaved ? task?.code : undefined);
-  const set = <K extends keyof TaskDraft>(key: K, value: TaskDraft[K]) => {
-    setDraft({ ...draft, [key]: value });
-    setSavedCode(undefined);
-  };
+  const editor = useCodedEditor({ ...props, draftOf, put: tasks.put });
+  const { draft, set, text, check } = editor;
   const built = bodyOf(draft);
-  const code = draft.code.trim();
-  const save = useConfirmed(
-    () => call<{ task: TaskView }>('PUT', `/v1/admin/tasks/${encodeURIComponent(code)}`, { body: built.ok ? built.body : undefined }),
-    (saved) => {
-      setSavedCode(saved.task.code);
-      onSaved(saved.task);
-    },
-  );
-  const text = (key: TextKey, label: string) => (
-    <Field label={label}>
-      <input type="text" value={draft[key]} onInput={(e) => set(key, e.currentTarget.value)} />
-    </Field>
-  );
-  const check = (key: 'active' | 'repeatable', label: string) => (
-    <label class="field check">
-      <span>
-        <input type="checkbox" checked={draft[key]} onChange={(e) => set(key, e.currentTarget.checked)} /> {label}
-      </span>
-    </label>
-  );
   return (
-    <Section title={task ? t('editTitle', { code: task.code }) : t('newTitle')}>
+    <CodedEditor editor={editor} words={m} body={built.ok ? built.body : undefined} saveLabel={t('saveTask')}>
       <div class="program-grid">
-        {!task && (
-          <HintedField label={t('code')} hint={t('codeHint')}>
-            <input type="text" value={draft.code} onInput={(e) => set('code', e.currentTarget.value)} />
-          </HintedField>
-        )}
+        {!props.item && text('code', t('code'), t('codeHint'))}
         {text('name', t('name'))}
         {text('eventType', t('eventType'))}
         {text('target', t('target'))}
@@ -86,18 +55,6 @@ export function TaskEditor({ task, onSaved, justSaved }: { task: TaskView | unde
         <small>{t('badgeHint')}</small>
       </p>
       <JsonField label={t('condition')} hint={t('conditionHint')} rows={3} value={draft.condition} onInput={(v) => set('condition', v)} />
-      <Refusal error={save.error} />
-      <div class="row program-actions">
-        <button type="button" class="primary" disabled={!built.ok || !code || save.busy} onClick={save.ask}>
-          {t('saveTask')}
-        </button>
-        {savedCode && (
-          <span class="state ok" role="status">
-            {t('saved', { code: savedCode })}
-          </span>
-        )}
-      </div>
-      {save.asking && <Confirm question={t('confirmSave', { code })} confirmLabel={t('saveTask')} busy={save.busy} onConfirm={save.confirm} onCancel={save.cancel} />}
-    </Section>
+    </CodedEditor>
   );
 }

@@ -1,3 +1,4 @@
+import { codedApi } from '../../components/coded-resource';
 import { defined, numberOrText, parseJson } from '../../components/editing';
 
 export type TaskWindow = { type: 'lifetime' } | { type: 'from-registration'; days: number } | { type: 'calendar'; period: 'day' | 'week' | 'month' | 'year' };
@@ -15,6 +16,9 @@ export type TaskView = {
   reward: { points?: number; growth?: number; badge?: { code: string; name: string } };
   updatedAt: string;
 };
+
+/** GET /v1/admin/tasks lists every task (no cursor); GET and PUT /v1/admin/tasks/:code read and save one. */
+export const tasks = codedApi<TaskView>('/v1/admin/tasks', 'task');
 
 export type TaskDraft = {
   code: string;

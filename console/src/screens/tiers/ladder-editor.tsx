@@ -1,5 +1,6 @@
 import { Field } from '../../components/ui';
-import { HintedField, JsonField } from '../../components/editing';
+import { JsonField } from '../../components/editing';
+import { RowsEditor } from '../../components/rows-editor';
 import { useT } from '../../lib/i18n';
 import { emptyRow, type Draft, type TierRow } from './ladder';
 import { m, type Key } from './messages';
@@ -17,59 +18,27 @@ const COLUMNS: { field: keyof TierRow; label: Key; kind: 'text' | 'number' }[] =
 /** The ladder as a table (one row per tier, bottom tier first) and its policy, edited in place. */
 export function LadderEditor({ draft, onChange }: { draft: Draft; onChange: (d: Draft) => void }) {
   const t = useT(m);
-  const setRow = (i: number, field: keyof TierRow, value: string) =>
-    onChange({ ...draft, tiers: draft.tiers.map((r, j) => (j === i ? { ...r, [field]: value } : r)) });
-  const remove = (i: number) => onChange({ ...draft, tiers: draft.tiers.filter((_, j) => j !== i) });
-  const add = () => onChange({ ...draft, tiers: [...draft.tiers, emptyRow()] });
   return (
     <>
       <p class="state">{t('editorHint')}</p>
-      <div class="tiers-scroll">
-        <table class="tiers-editor">
-          <thead>
-            <tr>
-              <th scope="col">#</th>
-              {COLUMNS.map((c) => (
-                <th key={c.field} scope="col">
-                  {t(c.label)}
-                </th>
-              ))}
-              <th scope="col">
-                <span class="sr-only">{t('remove')}</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {draft.tiers.map((row, i) => (
-              <tr key={i}>
-                <td>{i + 1}</td>
-                {COLUMNS.map((c) => (
-                  <td key={c.field}>
-                    <input
-                      type="text"
-                      inputMode={c.kind === 'number' ? 'decimal' : undefined}
-                      aria-label={t('fieldOf', { field: t(c.label), n: i + 1 })}
-                      title={c.field === 'benefitCodes' ? t('benefitsHint') : undefined}
-                      value={row[c.field]}
-                      onInput={(e) => setRow(i, c.field, e.currentTarget.value)}
-                    />
-                  </td>
-                ))}
-                <td>
-                  <button type="button" class="danger" aria-label={t('removeTier', { n: i + 1 })} disabled={draft.tiers.length === 1} onClick={() => remove(i)}>
-                    {t('remove')}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-      <p>
-        <button type="button" onClick={add}>
-          {t('addTier')}
-        </button>
-      </p>
+      <RowsEditor
+        class="tiers-editor"
+        numbered
+        keepOne
+        rows={draft.tiers}
+        columns={COLUMNS.map((c) => ({
+          field: c.field,
+          label: t(c.label),
+          inputMode: c.kind === 'number' ? 'decimal' : undefined,
+          title: c.field === 'benefitCodes' ? t('benefitsHint') : undefined,
+        }))}
+        onChange={(tiers) => onChange({ ...draft, tiers })}
+        newRow={emptyRow}
+        cellLabel={(field, n) => t('fieldOf', { field, n })}
+        removeLabel={t('remove')}
+        removeRowLabel={(n) => t('removeTier', { n })}
+        addLabel={t('addTier')}
+      />
       <h3>{t('policy')}</h3>
       <div class="row">
         <Field label={t('mode')}>
@@ -84,9 +53,9 @@ export function LadderEditor({ draft, onChange }: { draft: Draft; onChange: (d: 
             <option value="calendar-year">{t('calendarYear')}</option>
           </select>
         </Field>
-        <HintedField label={t('graceDays')} hint={t('graceHint')}>
+        <Field label={t('graceDays')} hint={t('graceHint')}>
           <input type="text" inputMode="numeric" value={draft.graceDays} onInput={(e) => onChange({ ...draft, graceDays: e.currentTarget.value })} />
-        </HintedField>
+        </Field>
       </div>
       {draft.mode === 'percentile' && (
         <JsonField label={t('buckets')} hint={t('bucketsHint')} rows={4} value={draft.buckets} onInput={(buckets) => onChange({ ...draft, buckets })} />
