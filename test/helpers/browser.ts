@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { vi } from 'vitest';
 import { launchBrowser } from '../../scripts/lib/browser.js';
 import { ops, startTestApp, type TestApp } from './app.js';
 
@@ -24,6 +25,8 @@ export async function openConsole(
   await context.addInitScript((l) => {
     if (!localStorage.getItem('console.locale')) localStorage.setItem('console.locale', l);
   }, locale);
+  // Under the whole suite a browser shares two cores with API tests and the engine: a step may wait its turn a while.
+  context.setDefaultTimeout(90_000);
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(err.message));
@@ -53,6 +56,8 @@ export async function openConsole(
  *     afterAll(() => closeConsoleTest(app, browser));
  */
 export async function startConsoleTest(opts: Parameters<typeof startTestApp>[0] = {}): Promise<{ app: TestApp; browser: Browser }> {
+  // A browser test walks a screen step by step; the default 60 s is for one API call's worth of work.
+  vi.setConfig({ testTimeout: 240_000 });
   const app = await startTestApp(opts);
   try {
     return { app, browser: await launchBrowser() };
