@@ -18,6 +18,9 @@ export function useRoute(): string[] {
   useEffect(() => {
     const update = () => setRoute(currentRoute());
     addEventListener('hashchange', update);
+    // Effects run after the first paint: a hash changed in between (a link opened, a test's navigation) fired its
+    // event before anyone listened, and the screen would stay on the old route.
+    update();
     return () => removeEventListener('hashchange', update);
   }, []);
   return route;
