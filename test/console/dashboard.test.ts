@@ -116,8 +116,8 @@ describe('the dashboard', () => {
     await page.getByLabel('From').fill('2026-03-02');
     await page.getByText('2026-03-02 – 2026-03-03 (2 days)').waitFor();
     await ready(page);
-    // The range and the one before it, asked in parallel.
-    expect(asked.sort()).toEqual(['?from=2026-02-28&to=2026-03-01&interval=day', '?from=2026-03-02&to=2026-03-03&interval=day']);
+    // The range and the one before it, in one call per report; the cards take each period's days from it.
+    expect(asked).toEqual(['?from=2026-02-28&to=2026-03-03&interval=day']);
 
     const now = await report(app, 'points', { from: '2026-03-02', to: '2026-03-03' });
     const before = await report(app, 'points', { from: '2026-02-28', to: '2026-03-01' });
@@ -125,6 +125,10 @@ describe('the dashboard', () => {
     const delta = (now.totals.earned - before.totals.earned) / before.totals.earned; // 450 and 5 check-ins against 500 and 1
     expect(await card(page, 'Points earned').locator('.change').textContent()).toBe(`vs previous period: \u2212${pct.format(Math.abs(delta))}`);
     expect(await card(page, 'Check-ins').locator('.change').textContent()).toBe(`vs previous period: +${pct.format(4)}`); // 5 against 1
+    // Rates are the API's own for the range (spent ÷ earned of its days), not an average of days.
+    const rate = (r: number | null) => (r === null ? '—' : new Intl.NumberFormat('en', { style: 'percent', maximumFractionDigits: 2 }).format(r));
+    expect(await card(page, 'Redemption rate').locator('.value').textContent()).toBe(rate(now.totals.redemptionRate));
+    expect(await card(page, 'Breakage rate').locator('.value').textContent()).toBe(rate(now.totals.breakageRate));
 
     await page.getByRole('button', { name: 'Last 7 days' }).click();
     await page.getByText('2026-02-25 – 2026-03-03 (7 days)').waitFor();
@@ -132,6 +136,13 @@ describe('the dashboard', () => {
     expect(await page.getByRole('button', { name: 'Last 7 days' }).getAttribute('aria-pressed')).toBe('true');
     const week = await report(app, 'points', { from: '2026-02-25', to: '2026-03-03' });
     expect(await card(page, 'Points earned').locator('.value').textContent()).toBe(en.format(week.totals.earned));
+
+    // Two periods longer than a report's 366 days together: each is asked on its own.
+    asked.length = 0;
+    await page.getByLabel('From').fill('2025-06-01');
+    await page.getByText('2025-06-01 – 2026-03-03 (276 days)').waitFor();
+    await ready(page);
+    expect(asked.sort()).toEqual(['?from=2024-08-29&to=2025-05-31&interval=day', '?from=2025-06-01&to=2026-03-03&interval=day']);
     expect(errors).toEqual([]);
     await context.close();
   });

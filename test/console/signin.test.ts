@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { ops, service, tokenFor, type TestApp } from '../helpers/app.js';
 import { closeConsoleTest, openConsole, startConsoleTest } from '../helpers/browser.js';
+import { registerMember } from '../helpers/ledger.js';
 
 let app: TestApp;
 let browser: Browser;
@@ -78,6 +79,32 @@ describe('signing in', () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('Ops token').waitFor();
     expect(await page.evaluate(() => sessionStorage.getItem('console.token'))).toBeNull();
+    await context.close();
+  });
+});
+
+describe('language', () => {
+  it('when ops switch to Chinese, then labels, dates and the page language change, the choice survives a reload, and switching back restores English', async () => {
+    await registerMember(app, 'lang-1'); // registered at 2026-03-01T08:00Z: 16:00 in Asia/Shanghai
+    const { page, context, errors } = await openConsole(browser, app, { route: '#/members/lang-1' });
+    const registered = page.locator('time[datetime="2026-03-01T08:00:00.000Z"]').first();
+    await registered.waitFor();
+    expect(await registered.textContent()).toBe('Mar 1, 2026, 4:00:00 PM');
+    expect(await registered.getAttribute('title')).toBe('2026-03-01 08:00:00 UTC');
+
+    await page.getByLabel('Language').selectOption('zh-CN');
+    await page.getByRole('link', { name: '数据看板' }).waitFor();
+    expect(await page.evaluate(() => document.documentElement.lang)).toBe('zh-CN');
+    await expect.poll(() => registered.textContent()).toBe('2026年3月1日 16:00:00');
+
+    await page.reload();
+    await page.getByRole('link', { name: '数据看板' }).waitFor();
+    expect(await page.getByLabel('语言').inputValue()).toBe('zh-CN');
+
+    await page.getByLabel('语言').selectOption('en');
+    await page.getByRole('link', { name: 'Dashboard' }).waitFor();
+    expect(await page.evaluate(() => [document.documentElement.lang, localStorage.getItem('console.locale')])).toEqual(['en', 'en']);
+    expect(errors).toEqual([]);
     await context.close();
   });
 });

@@ -5,7 +5,7 @@ import { addDays, daysBetween, type Formatter } from '../lib/format';
 import { useLoad } from '../lib/hooks';
 import { useT } from '../lib/i18n';
 import { useFormat, useSession } from '../lib/session';
-import { change, figures, idle, loadReport, previousRange, type Figures, type Range, type Report } from './dashboard/data';
+import { change, figures, idle, loadReports, previousRange, type Figures, type Range, type Report } from './dashboard/data';
 import { m } from './dashboard/messages';
 
 const QUICK = [7, 30, 90];
@@ -25,7 +25,7 @@ export function DashboardScreen(_: { args: string[] }) {
   const report = useLoad(
     async () => {
       if (!valid) return null;
-      const [now, before] = await Promise.all([loadReport(range), loadReport(prev)]);
+      const { now, before } = await loadReports(range, prev);
       return { now, before, range };
     },
     [range.from, range.to],

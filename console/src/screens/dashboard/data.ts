@@ -22,7 +22,7 @@ export function previousRange({ from, to }: Range): Range {
 }
 
 /** The four reports of a range by day, asked at once. */
-export async function loadReport(range: Range): Promise<Report> {
+async function loadReport(range: Range): Promise<Report> {
   const query = { ...range, interval: 'day' };
   const [points, members, checkins, referrals] = await Promise.all([
     call<PointsStats>('GET', '/v1/admin/stats/points', { query }),
@@ -31,6 +31,47 @@ export async function loadReport(range: Range): Promise<Report> {
     call<ReferralsStats>('GET', '/v1/admin/stats/referrals', { query }),
   ]);
   return { points, members, checkins, referrals };
+}
+
+const MAX_REPORT_DAYS = 366;
+const sum = <T,>(rows: T[], of: (row: T) => number): number => rows.reduce((total, row) => total + of(row), 0);
+const rate = (part: number, whole: number): number | null => (whole === 0 ? null : Math.round((part / whole) * 1e6) / 1e6);
+
+/**
+ * The days of `range` out of a report that covers more: every figure the dashboard reads is a sum of days (the stats
+ * API's totals are sums of its days too, and its rates are spent ÷ earned and expired ÷ earned of those sums, rounded
+ * to 6 decimals; docs/ANALYTICS.md), so the range's totals are the sums of its days.
+ */
+function part(r: Report, range: Range): Report {
+  const inside = <T extends { start: string }>(rows: T[]) => rows.filter((i) => i.start >= range.from && i.start <= range.to);
+  const points = inside(r.points.intervals);
+  const [earned, spent, expired] = [sum(points, (i) => i.earned), sum(points, (i) => i.spent), sum(points, (i) => i.expired)];
+  const checkins = inside(r.checkins.intervals);
+  const referrals = inside(r.referrals.intervals);
+  const funnel = (k: keyof Funnel) => sum(referrals, (i) => i[k]);
+  return {
+    points: { ...r.points, intervals: points, totals: { earned, spent, expired, redemptionRate: rate(spent, earned), breakageRate: rate(expired, earned) } },
+    members: { ...r.members, intervals: inside(r.members.intervals) },
+    checkins: { ...r.checkins, intervals: checkins, totals: { checkins: sum(checkins, (i) => i.checkins), makeups: sum(checkins, (i) => i.makeups) } },
+    referrals: {
+      ...r.referrals,
+      intervals: referrals,
+      totals: { bound: funnel('bound'), qualified: funnel('qualified'), review: funnel('review'), rejected: funnel('rejected'), rewarded: funnel('rewarded'), reversed: funnel('reversed') },
+    },
+  };
+}
+
+/**
+ * The reports of a range and of the period of equal length before it. One call per report covers both when they fit
+ * in a report's 366 days (four calls, not eight: each call's fixed cost is most of it on a large store), else two.
+ */
+export async function loadReports(range: Range, prev: Range): Promise<{ now: Report; before: Report }> {
+  if (daysBetween(prev.from, range.to) + 1 > MAX_REPORT_DAYS) {
+    const [now, before] = await Promise.all([loadReport(range), loadReport(prev)]);
+    return { now, before };
+  }
+  const both = await loadReport({ from: prev.from, to: range.to });
+  return { now: part(both, range), before: part(both, prev) };
 }
 
 /** The figures a card shows, for a range. */
