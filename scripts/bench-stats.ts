@@ -4,7 +4,7 @@
  * with the service's own code, starts the service on that store in a child process, and times each report over HTTP
  * against the 1 s target.
  *
- *     npm run bench:stats -- [--members 100000] [--entries 1000000] [--days 365] [--engine ferretdb-sqlite] [--seed 42] [--runs 5] [--check] [--console]
+ *     npm run bench:stats -- [--members 100000] [--entries 1000000] [--days 365] [--engine ferretdb-sqlite] [--seed 42] [--runs 5] [--check] [--console] [--reuse bench_stats_<hex>]
  *
  * The database comes from provisionDatabase (MONGODB_URI, else --engine / DB_ENGINE, else the embedded default), in a
  * fresh database of its own. --check runs the ledger check over the seeded store (a scan of every entry; on by
@@ -21,7 +21,7 @@ import { provisionDatabase, type Provisioned } from '../src/platform/db/provisio
 import { generateSecret, opsToken } from './lib/api.js';
 import { timeDashboard } from './lib/console-timing.js';
 import { BENCH_BENEFITS } from './lib/seed-stats.js';
-import { buildStatsStore } from './lib/stats-store.js';
+import { buildStatsStore, type StatsStore } from './lib/stats-store.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,6 +33,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '5' },
     check: { type: 'boolean' },
     console: { type: 'boolean' },
+    reuse: { type: 'string' },
   },
   strict: true,
 });
@@ -44,7 +45,9 @@ const TARGET_MS = 1000;
 const TIMEZONE = 'Asia/Shanghai';
 const secret = generateSecret();
 const hashKey = generateSecret();
-const dbName = `bench_stats_${randomBytes(4).toString('hex')}`;
+// --reuse names the database of an earlier run on the same engine (FerretDB on PostgreSQL keeps it): its store and rollup are timed again.
+const dbName = values.reuse ?? `bench_stats_${randomBytes(4).toString('hex')}`;
+if (!/^bench_stats_[a-f0-9]{8}$/.test(dbName)) throw new Error('--reuse takes a database an earlier run printed, bench_stats_<8 hex digits>');
 const env = { JWT_SECRET: secret, REFERRAL_HASH_KEY: hashKey, PROGRAM_TIMEZONE: TIMEZONE, STATS_ROLLUP_INTERVAL_MS: '0', LEDGER_SWEEP_INTERVAL_MS: '0', MONGODB_DB_NAME: dbName };
 const config = loadConfig({ ...process.env, ...env, ...(values.engine ? { DB_ENGINE: values.engine } : {}) });
 const out = (line = '') => process.stdout.write(`${line}\n`);
@@ -81,11 +84,18 @@ async function main(): Promise<void> {
   try {
     engine = await provisionDatabase({ db: config.db, toolsDir: config.toolsDir, log: (m) => out(`[provision] ${m}`) });
     out(`engine: ${engine.description}; database ${dbName}; program time zone ${TIMEZONE}`);
-    out(`seeding ${members} members and ${entries} ledger entries over ${days} days (seed ${seed})`);
-    const store = await buildStatsStore(engine.uri, config, { members, entries, days, end: new Date(), seed, timezone: TIMEZONE, log: out, check: values.check ?? entries <= 20_000 });
-    out(`seeded in ${seconds(store.seededMs)}: ${Object.entries(store.counts).map(([c, n]) => `${c} ${n}`).join(', ')}`);
-    out(`rollup over the whole history (the service's own run; once, not on any request path): ${seconds(store.rollupMs)}, ${store.closedDays} days closed, ${store.factsRepaired} facts of open days written`);
-    if (store.check) {
+    let store: StatsStore | undefined;
+    if (values.reuse) {
+      out("reusing the store and rollup of an earlier run (its seeding and rollup times are in that run's output)");
+    } else {
+      out(`seeding ${members} members and ${entries} ledger entries over ${days} days (seed ${seed})`);
+      store = await buildStatsStore(engine.uri, config, { members, entries, days, end: new Date(), seed, timezone: TIMEZONE, log: out, check: values.check ?? entries <= 20_000 });
+    }
+    if (store) {
+      out(`seeded in ${seconds(store.seededMs)}: ${Object.entries(store.counts).map(([c, n]) => `${c} ${n}`).join(', ')}`);
+      out(`rollup over the whole history (the service's own run; once, not on any request path): ${seconds(store.rollupMs)}, ${store.closedDays} days closed, ${store.factsRepaired} facts of open days written`);
+    }
+    if (store?.check) {
       const report = store.check;
       out(`ledger check: ${report.accounts} accounts, ${report.entries} entries, ${report.violations.length} violations${report.violations.length > 0 ? `: ${report.violations.slice(0, 3).join('; ')}` : ''}`);
     }

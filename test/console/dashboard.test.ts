@@ -112,12 +112,12 @@ describe('the dashboard', () => {
     const { page, context, errors } = await openConsole(browser, app, { route: '#/dashboard' });
     await ready(page);
     const asked: string[] = [];
-    page.on('request', (r) => r.url().includes('/v1/admin/stats/points') && asked.push(new URL(r.url()).search));
+    page.on('request', (r) => r.url().includes('/v1/admin/stats/') && asked.push(`${new URL(r.url()).pathname.slice('/v1/admin/stats/'.length)}${new URL(r.url()).search}`));
     await page.getByLabel('From').fill('2026-03-02');
     await page.getByText('2026-03-02 – 2026-03-03 (2 days)').waitFor();
     await ready(page);
-    // The range and the one before it, in one call per report; the cards take each period's days from it.
-    expect(asked).toEqual(['?from=2026-02-28&to=2026-03-03&interval=day']);
+    // The range and the one before it, in one call; the cards take each period's days from it.
+    expect(asked).toEqual(['overview?from=2026-02-28&to=2026-03-03&interval=day']);
 
     const now = await report(app, 'points', { from: '2026-03-02', to: '2026-03-03' });
     const before = await report(app, 'points', { from: '2026-02-28', to: '2026-03-01' });
@@ -142,7 +142,7 @@ describe('the dashboard', () => {
     await page.getByLabel('From').fill('2025-06-01');
     await page.getByText('2025-06-01 – 2026-03-03 (276 days)').waitFor();
     await ready(page);
-    expect(asked.sort()).toEqual(['?from=2024-08-29&to=2025-05-31&interval=day', '?from=2025-06-01&to=2026-03-03&interval=day']);
+    expect(asked.sort()).toEqual(['overview?from=2024-08-29&to=2025-05-31&interval=day', 'overview?from=2025-06-01&to=2026-03-03&interval=day']);
     expect(errors).toEqual([]);
     await context.close();
   });

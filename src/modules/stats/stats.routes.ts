@@ -1,6 +1,6 @@
 import { z, type ZodType } from 'zod';
 import { defineRoute, type Route } from '../../platform/http/route.js';
-import { benefitsStats, checkinsStats, membersStats, pointsStats, referralsQuery, referralsStats, statsQuery } from './stats.schemas.js';
+import { benefitsStats, checkinsStats, membersStats, pointsStats, referralsQuery, referralsStats, statsOverview, statsQuery } from './stats.schemas.js';
 import type { StatsService } from './stats.service.js';
 
 const DESCRIPTION =
@@ -39,6 +39,7 @@ export function statsRoutes(stats: StatsService): Route[] {
     report('members', 'New members, tier moves, and members by tier and lifecycle (active, silent, churned) at each interval’s end and now', statsQuery, membersStats, stats.members),
     report('checkins', 'Check-ins and make-ups per interval, and checked days by streak length', statsQuery, checkinsStats, stats.checkins),
     report('referrals', 'The referral funnel per interval (bound → qualified → rewarded, review, rejected, reversed, expired) and the top referrers', referralsQuery, referralsStats, stats.referrals),
+    report('overview', 'Points, members, check-ins and the referral funnel together, read once: the same figures as those four calls at one instant, for a dashboard', referralsQuery, statsOverview, stats.overview),
     report('benefits', 'Redemptions issued, used, cancelled and expired per interval and per benefit, the use rate and the stock left', statsQuery, benefitsStats, stats.benefits),
   ];
 }

@@ -108,3 +108,7 @@ export const benefitsStats = z
     ),
   })
   .meta({ id: 'BenefitsStats' });
+
+export const statsOverview = z
+  .object({ points: pointsStats, members: membersStats, checkins: checkinsStats, referrals: referralsStats })
+  .meta({ id: 'StatsOverview' });
