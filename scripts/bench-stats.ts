@@ -117,7 +117,7 @@ async function main(): Promise<void> {
       out('| call | min ms | median ms | max ms | bytes | under 1 s |');
       out('|---|---:|---:|---:|---:|---|');
       let missed = 0;
-      const calls = ['points', 'members', 'checkins', 'referrals', 'benefits'].flatMap((r) => ['day', 'month'].map((interval) => `/v1/admin/stats/${r}?from=${from}&to=${today}&interval=${interval}`));
+      const calls = ['points', 'members', 'checkins', 'referrals', 'benefits', 'overview'].flatMap((r) => ['day', 'month'].map((interval) => `/v1/admin/stats/${r}?from=${from}&to=${today}&interval=${interval}`));
       for (const route of calls) {
         const { ms, bytes } = await timed(service.url, token, route);
         const median = ms[Math.floor(ms.length / 2)] as number;
