@@ -27,12 +27,13 @@ const config = loadConfig({ ...process.env, ...env, ...(values.engine ? { DB_ENG
 const dir = path.join(repoRoot, 'docs', 'console');
 
 /** The screens drawn, each as `<name>.png`; `ready` is what shows the screen has its data. */
-const SHOTS: Array<{ name: string; route: string; locale: 'en' | 'zh-CN'; ready: string }> = [
+const SHOTS: Array<{ name: string; route: string; locale: 'en' | 'zh-CN'; ready: string; done?: () => boolean }> = [
   { name: 'dashboard', route: '#/dashboard', locale: 'en', ready: '[data-ready="true"]' },
   { name: 'dashboard-zh', route: '#/dashboard', locale: 'zh-CN', ready: '[data-ready="true"]' },
   { name: 'member', route: '#/members/demo-001', locale: 'en', ready: 'main table' },
   { name: 'member-zh', route: '#/members/demo-001', locale: 'zh-CN', ready: 'main table' },
-  { name: 'tiers', route: '#/tiers', locale: 'en', ready: 'main table' },
+  // The tiers screen reads its member counts after the ladder: the shot waits for them.
+  { name: 'tiers', route: '#/tiers', locale: 'en', ready: 'main table', done: () => ![...document.querySelectorAll('main table')[0]!.querySelectorAll('td')].some((td) => td.textContent === '—') },
   { name: 'rules', route: '#/rules', locale: 'en', ready: 'main table' },
   { name: 'benefits', route: '#/benefits', locale: 'en', ready: 'main table' },
   { name: 'referrals', route: '#/referrals', locale: 'en', ready: 'main table' },
@@ -64,6 +65,7 @@ async function main(): Promise<void> {
           await page.evaluate((r) => (location.hash = r), shot.route);
           await page.locator(shot.ready).first().waitFor({ timeout: 60_000 });
           await page.waitForFunction(() => document.querySelectorAll('[role=status]').length === 0);
+          if (shot.done) await page.waitForFunction(shot.done, undefined, { timeout: 60_000 });
           await page.screenshot({ path: path.join(dir, `${shot.name}.png`), fullPage: false });
           out(`docs/console/${shot.name}.png`);
           await context.close();

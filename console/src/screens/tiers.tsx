@@ -132,7 +132,7 @@ function CurrentLadder({ ladder, counts, countsError }: { ladder: Ladder; counts
                 <th scope="col" class="num">{t('threshold')}</th>
                 <th scope="col" class="num">{t('keepThreshold')}</th>
                 <th scope="col" class="num">{t('earnMultiplier')}</th>
-                <th scope="col" class="num">{t('nowCount')}</th>
+                <th scope="col" class="num">{t('membersToday')}</th>
               </tr>
             </thead>
             <tbody>
