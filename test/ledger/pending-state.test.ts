@@ -1,7 +1,7 @@
 import { calculateObjectSize } from 'bson';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../src/platform/errors.js';
 import * as rules from '../../src/modules/ledger/ledger.state.js';
+import { memoryAccount } from '../helpers/ledger-state.js';
 import type { AccountState, Draft } from '../../src/modules/ledger/ledger.state.js';
 
 /**
@@ -12,44 +12,11 @@ const T0 = new Date('2026-03-01T08:00:00Z');
 const at = (days: number) => new Date(T0.getTime() + days * 86_400_000);
 const EXPIRY = new Date('2027-03-31T23:59:59.999Z');
 
-/** An account in memory that checks, after each draft, what checkLedger checks of a state and of the books. */
-function account() {
-  let state: AccountState = rules.emptyState();
-  let sum = 0;
-  let seq = 0;
-  return {
-    get state() {
-      return state;
-    },
-    apply(make: (s: AccountState, nextId: string) => Draft): Draft {
-      const draft = make(state, `m:${String(++seq).padStart(12, '0')}`);
-      sum += draft.amount;
-      state = draft.state;
-      expect(rules.stateProblems(state)).toEqual([]);
-      expect(state.available + state.held + (state.pending ?? 0)).toBe(sum);
-      return draft;
-    },
-    refused(make: (s: AccountState) => Draft, code: string): AppError {
-      const before = JSON.stringify(state);
-      let thrown: unknown;
-      try {
-        make(state);
-      } catch (err) {
-        thrown = err;
-      }
-      expect(thrown).toBeInstanceOf(AppError);
-      expect((thrown as AppError).code).toBe(code);
-      expect(JSON.stringify(state)).toBe(before);
-      return thrown as AppError;
-    },
-  };
-}
-
 const earnTarget = (id: string, d: Draft) => ({ id, kind: 'earn' as const, points: d.points, lots: d.lots, availableAt: d.availableAt ?? null });
 
 describe('ledger state: pending points', () => {
   it('when an earn is pending, then it is in the balance but neither spendable nor holdable until its time, and then it is with no entry', () => {
-    const a = account();
+    const a = memoryAccount();
     a.apply((s) => rules.earn(s, 40, EXPIRY, T0));
     const e = a.apply((s) => rules.earn(s, 100, EXPIRY, T0, at(14)));
     expect(e.availableAt).toEqual(at(14));
@@ -57,9 +24,9 @@ describe('ledger state: pending points', () => {
     expect(a.state).toMatchObject({ available: 40, pending: 100, held: 0 });
     expect(rules.spendable(a.state, at(13))).toBe(40);
 
-    const refused = a.refused((s) => rules.spend(s, 41, at(13)), 'INSUFFICIENT_POINTS');
+    const refused = a.rejects((s) => rules.spend(s, 41, at(13)), 'INSUFFICIENT_POINTS');
     expect(refused.details).toMatchObject({ available: 40, pending: 100, requested: 41 });
-    a.refused((s) => rules.hold(s, 'h', 41, at(14), 'redemption', at(13)), 'INSUFFICIENT_POINTS');
+    a.rejects((s) => rules.hold(s, 'h', 41, at(14), 'redemption', at(13)), 'INSUFFICIENT_POINTS');
 
     // Fourteen days on: the same state, with no entry in between, spends 140 from the one available lot of its expiry.
     expect(rules.spendable(a.state, at(14))).toBe(140);
@@ -70,7 +37,7 @@ describe('ledger state: pending points', () => {
   });
 
   it('when a debt is open, then a pending earn leaves it open until the points become available, and pays it then', () => {
-    const a = account();
+    const a = memoryAccount();
     const e = a.apply((s) => rules.earn(s, 50, EXPIRY, T0));
     a.apply((s) => rules.spend(s, 50, T0));
     a.apply((s) => rules.reverse(s, earnTarget('m:000000000001', e), undefined, T0));
@@ -84,7 +51,7 @@ describe('ledger state: pending points', () => {
   });
 
   it('when a pending earn is reversed in part and then in full, then only its pending points go and the available balance never moves', () => {
-    const a = account();
+    const a = memoryAccount();
     a.apply((s) => rules.earn(s, 70, EXPIRY, T0));
     const e = a.apply((s) => rules.earn(s, 100, EXPIRY, T0, at(14)));
     const target = earnTarget('m:000000000002', e);
@@ -93,11 +60,11 @@ describe('ledger state: pending points', () => {
     expect(a.state).toMatchObject({ available: 70, pending: 70, debt: 0 });
     a.apply((s) => rules.reverse(s, target, undefined, at(2)));
     expect(a.state).toMatchObject({ available: 70, pending: 0, debt: 0 });
-    a.refused((s) => rules.reverse(s, target, 1, at(3)), 'ALREADY_REVERSED');
+    a.rejects((s) => rules.reverse(s, target, 1, at(3)), 'ALREADY_REVERSED');
   });
 
   it('when an available earn is reversed after its points were spent, then the debt waits for pending points rather than taking them', () => {
-    const a = account();
+    const a = memoryAccount();
     const e = a.apply((s) => rules.earn(s, 50, EXPIRY, T0));
     a.apply((s) => rules.spend(s, 50, T0));
     a.apply((s) => rules.earn(s, 100, EXPIRY, T0, at(14)));
@@ -107,7 +74,7 @@ describe('ledger state: pending points', () => {
   });
 
   it('when a pending earn is reversed after its time, then it is taken back from the available lot its points went to', () => {
-    const a = account();
+    const a = memoryAccount();
     a.apply((s) => rules.earn(s, 20, new Date('2026-12-31T23:59:59.999Z'), T0));
     const e = a.apply((s) => rules.earn(s, 100, EXPIRY, T0, at(14)));
     const r = a.apply((s) => rules.reverse(s, earnTarget('m:000000000002', e), 60, at(20)));
@@ -116,7 +83,7 @@ describe('ledger state: pending points', () => {
   });
 
   it('when a pending lot is swept at its expiry, then it expires only what is left after it became available, never while pending', () => {
-    const a = account();
+    const a = memoryAccount();
     const expiry = at(30);
     a.apply((s) => rules.earn(s, 100, expiry, T0, at(10)));
     expect(rules.dueItems(a.state)).toEqual([{ item: `lot:${rules.lotId(expiry, at(10))}`, dueAt: expiry }]);
@@ -128,7 +95,7 @@ describe('ledger state: pending points', () => {
   });
 
   it('when more lots than the bound are pending, then the two closest merge into the later availability and expiry, and none is available or expires sooner than promised', () => {
-    const a = account();
+    const a = memoryAccount();
     const promised = new Map<string, { availableAt: Date; expiresAt: Date }>();
     for (let i = 0; i < rules.MAX_LOTS + 10; i++) {
       const availableAt = new Date(at(1).getTime() + i * 3_600_000 + (i % 3) * 60_000);
@@ -148,7 +115,7 @@ describe('ledger state: pending points', () => {
   });
 
   it('when both available and pending lots crowd an account, then available lots never merge into pending ones, and the state stays within the entry bound', () => {
-    const a = account();
+    const a = memoryAccount();
     const earns: Array<ReturnType<typeof earnTarget>> = [];
     const earn = (expiresAt: Date, availableAt?: Date) => {
       const id = `m:${String(earns.length + 1).padStart(12, '0')}`;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../src/platform/errors.js';
 import * as rules from '../../src/modules/ledger/ledger.state.js';
+import { memoryAccount } from '../helpers/ledger-state.js';
 import type { AccountState, Draft } from '../../src/modules/ledger/ledger.state.js';
 
 const FEB = new Date('2026-02-28T23:59:59.999Z');
@@ -9,49 +9,11 @@ const APR = new Date('2026-04-30T23:59:59.999Z');
 const JAN_10 = new Date('2026-01-10T08:00:00Z');
 const MAR_10 = new Date('2026-03-10T08:00:00Z');
 
-/**
- * An account in memory: applies drafts as the store would (each one's state becomes the head) and, after each,
- * checks what checkLedger checks: the state is consistent and available + held equals the running sum of amounts.
- */
-function account() {
-  let state: AccountState = rules.emptyState();
-  let sum = 0;
-  let seq = 0;
-  return {
-    get state() {
-      return state;
-    },
-    apply(make: (s: AccountState, nextId: string) => Draft): Draft {
-      const draft = make(state, `m:${String(seq + 1).padStart(12, '0')}`);
-      seq++;
-      sum += draft.amount;
-      state = draft.state;
-      expect(rules.stateProblems(state)).toEqual([]);
-      expect(state.available + state.held).toBe(sum);
-      return draft;
-    },
-    /** The state is never changed in place: a rejected command leaves the account as it was. */
-    rejects(make: (s: AccountState) => Draft, code: string): AppError {
-      const before = JSON.stringify(state);
-      let thrown: unknown;
-      try {
-        make(state);
-      } catch (err) {
-        thrown = err;
-      }
-      expect(thrown).toBeInstanceOf(AppError);
-      expect((thrown as AppError).code).toBe(code);
-      expect(JSON.stringify(state)).toBe(before);
-      return thrown as AppError;
-    },
-  };
-}
-
 const lots = (s: AccountState) => s.lots.map((l) => ({ id: l.id, remaining: l.remaining, held: l.held }));
 
 describe('ledger state: earning and spending', () => {
   it('when lots expire at different times, then a spend takes the soonest-expiring first and never-expiring points last', () => {
-    const a = account();
+    const a = memoryAccount();
     a.apply((s) => rules.earn(s, 50, MAR));
     a.apply((s) => rules.earn(s, 20, null));
     a.apply((s) => rules.earn(s, 30, FEB));
@@ -80,7 +42,7 @@ describe('ledger state: earning and spending', () => {
   });
 
   it('when two earns share an expiry, then they merge into one lot', () => {
-    const a = account();
+    const a = memoryAccount();
     const first = a.apply((s) => rules.earn(s, 10, MAR));
     const second = a.apply((s) => rules.earn(s, 15, new Date(MAR.getTime())));
     expect(first.lots).toEqual([{ lot: MAR.toISOString(), amount: 10 }]);
@@ -90,7 +52,7 @@ describe('ledger state: earning and spending', () => {
   });
 
   it('when an earn would make one lot too many, then the two closest lots merge, the earlier into the later, and a hold drawing from the merged one draws from the later', () => {
-    const a = account();
+    const a = memoryAccount();
     const day = (n: number) => new Date(Date.UTC(2026, 3, 1) + n * 86_400_000);
     for (let i = 0; i < rules.MAX_LOTS; i++) a.apply((s) => rules.earn(s, 10, day(i * 2), JAN_10));
     // Lots 10 and 12 days out are the closest pair once a lot 11 days out arrives: the new one joins the later.
@@ -122,7 +84,7 @@ describe('ledger state: earning and spending', () => {
   });
 
   it('when an account has as many open holds as allowed, then one more is refused with LIMIT_REACHED until one ends', () => {
-    const a = account();
+    const a = memoryAccount();
     a.apply((s) => rules.earn(s, 1000, MAR));
     const holds: string[] = [];
     for (let i = 0; i < rules.MAX_OPEN_HOLDS; i++) holds.push(a.apply((s, id) => rules.hold(s, id, 1, MAR, 'redemption', JAN_10)).holdId as string);
@@ -133,7 +95,7 @@ describe('ledger state: earning and spending', () => {
   });
 
   it('when a spend asks for more than is free, then 409 INSUFFICIENT_POINTS says how much is available', () => {
-    const a = account();
+    const a = memoryAccount();
     a.apply((s) => rules.earn(s, 30, MAR));
     const err = a.rejects((s) => rules.spend(s, 31, JAN_10), 'INSUFFICIENT_POINTS');
     expect(err.status).toBe(409);
@@ -141,7 +103,7 @@ describe('ledger state: earning and spending', () => {
   });
 
   it('when a lot is due, then its points are not spendable, and the expiry takes only its free part', () => {
-    const a = account();
+    const a = memoryAccount();
     a.apply((s) => rules.earn(s, 40, FEB));
     a.apply((s) => rules.earn(s, 100, APR));
     const holdDraft = a.apply((s, id) => rules.hold(s, id, 110, new Date('2026-02-20T00:00:00Z'), 'redemption', JAN_10));
@@ -167,7 +129,7 @@ describe('ledger state: earning and spending', () => {
 
 describe('ledger state: holds', () => {
   it('when a hold is placed and captured in full, then the points move from available to held and then out', () => {
-    const a = account();
+    const a = memoryAccount();
     a.apply((s) => rules.earn(s, 100, MAR));
     const h = a.apply((s, id) => rules.hold(s, id, 40, new Date('2026-01-10T08:15:00Z'), 'redemption', JAN_10));
     expect(h).toMatchObject({ kind: 'hold', amount: 0, points: 40, holdId: 'm:000000000002' });
@@ -184,7 +146,7 @@ describe('ledger state: holds', () => {
   });
 
   it('when part of a hold is captured, then the rest goes back to the lots it came from', () => {
-    const a = account();
+    const a = memoryAccount();
     a.apply((s) => rules.earn(s, 30, FEB));
     a.apply((s) => rules.earn(s, 70, MAR));
     const h = a.apply((s, id) => rules.hold(s, id, 50, new Date('2026-01-10T09:00:00Z'), 'redemption', JAN_10));
@@ -203,7 +165,7 @@ describe('ledger state: holds', () => {
   });
 
   it('when a hold is released, then every point is available again; a capture beyond the hold is refused', () => {
-    const a = account();
+    const a = memoryAccount();
     a.apply((s) => rules.earn(s, 100, MAR));
     const h = a.apply((s, id) => rules.hold(s, id, 60, new Date('2026-01-10T09:00:00Z'), 'redemption', JAN_10));
     const err = a.rejects((s) => rules.resolveHold(s, h.holdId as string, 61, JAN_10), 'CAPTURE_EXCEEDS_HOLD');
@@ -218,7 +180,7 @@ describe('ledger state: holds', () => {
   });
 
   it('when a hold past its time is found, then dueWork names it, and releasing it into a due lot expires that part', () => {
-    const a = account();
+    const a = memoryAccount();
     a.apply((s) => rules.earn(s, 20, FEB));
     a.apply((s) => rules.earn(s, 80, APR));
     const h = a.apply((s, id) => rules.hold(s, id, 50, new Date('2026-03-01T00:00:00Z'), 'redemption', JAN_10));
@@ -237,7 +199,7 @@ describe('ledger state: holds', () => {
 
 describe('ledger state: reversals', () => {
   it('when a partly spent earn is reversed, then what was spent becomes a debt that the next earns pay first', () => {
-    const a = account();
+    const a = memoryAccount();
     const e = a.apply((s) => rules.earn(s, 100, MAR));
     a.apply((s) => rules.spend(s, 70, JAN_10));
     const r = a.apply((s) => rules.reverse(s, { id: 'm:000000000001', kind: 'earn', points: 100, lots: e.lots }, undefined, JAN_10));
@@ -259,7 +221,7 @@ describe('ledger state: reversals', () => {
   });
 
   it('when an earn is reversed, then its own lot gives back first, then the soonest-expiring', () => {
-    const a = account();
+    const a = memoryAccount();
     a.apply((s) => rules.earn(s, 40, FEB));
     const e = a.apply((s) => rules.earn(s, 30, APR));
     const r = a.apply((s) => rules.reverse(s, { id: 'm:000000000002', kind: 'earn', points: 30, lots: e.lots }, 30, JAN_10));
@@ -268,7 +230,7 @@ describe('ledger state: reversals', () => {
   });
 
   it('when a spend is reversed, then its points go back to their lots, and what returns to a due lot expires at once', () => {
-    const a = account();
+    const a = memoryAccount();
     a.apply((s) => rules.earn(s, 50, FEB));
     a.apply((s) => rules.earn(s, 50, APR));
     const sp = a.apply((s) => rules.spend(s, 80, JAN_10));
@@ -303,7 +265,7 @@ describe('ledger state: reversals', () => {
   });
 
   it('when a reversal is partial, repeated, too large or of a fully reversed entry, then only what is left can be reversed', () => {
-    const a = account();
+    const a = memoryAccount();
     const e = a.apply((s) => rules.earn(s, 100, MAR));
     const target = { id: 'm:000000000001', kind: 'earn' as const, points: 100, lots: e.lots };
     a.apply((s) => rules.reverse(s, target, 30, JAN_10));
@@ -320,7 +282,7 @@ describe('ledger state: reversals', () => {
   });
 
   it('when the entry is a hold, release, expiry, adjustment or reversal, then it is not reversible', () => {
-    const a = account();
+    const a = memoryAccount();
     a.apply((s) => rules.earn(s, 10, MAR));
     for (const kind of ['hold', 'release', 'expire', 'adjust', 'reverse'] as const) {
       a.rejects((s) => rules.reverse(s, { id: 'm:000000000001', kind, points: 10, lots: [] }, undefined, JAN_10), 'NOT_REVERSIBLE');
@@ -328,7 +290,7 @@ describe('ledger state: reversals', () => {
   });
 
   it('when a capture is reversed, then its points come back', () => {
-    const a = account();
+    const a = memoryAccount();
     a.apply((s) => rules.earn(s, 100, MAR));
     const h = a.apply((s, id) => rules.hold(s, id, 60, MAR, 'redemption', JAN_10));
     const c = a.apply((s) => rules.resolveHold(s, h.holdId as string, 60, JAN_10));
@@ -339,7 +301,7 @@ describe('ledger state: reversals', () => {
 
 describe('ledger state: adjustments', () => {
   it('when ops credit and debit, then a credit pays debt first and a debit is refused beyond what is spendable', () => {
-    const a = account();
+    const a = memoryAccount();
     const e = a.apply((s) => rules.earn(s, 20, MAR));
     a.apply((s) => rules.spend(s, 20, JAN_10));
     a.apply((s) => rules.reverse(s, { id: 'm:000000000001', kind: 'earn', points: 20, lots: e.lots }, undefined, JAN_10));
