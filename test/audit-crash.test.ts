@@ -137,6 +137,35 @@ describe('a mutation that did not happen leaves no record', () => {
     expect(await owedIntents()).toBe(0);
   });
 
+  it('when several mutations die and three instances sweep at the same moment, then each is recorded exactly once', async () => {
+    // A third instance over the same database, its clock with the sweeper's: three sweeps race for the same intents.
+    const third = await startTestApp({ dbName, clock: new ManualClock(live.clock.now()) });
+    try {
+      const codes = [unique('race-a'), unique('race-b'), unique('race-c')];
+      const died: Record<string, { requestId: string | null; at: string }> = {};
+      for (const code of codes) died[code] = await crashing(() => live.request('PUT', `/v1/admin/earning-rules/${code}`, { token: ops, body: rule }));
+      const memberId = unique('race-adj');
+      await registerMember(live, memberId);
+      const adjusted = await crashing(() => points.adjust(live, memberId, { delta: 25, reason: 'three sweepers' }));
+      const after = new Date(live.clock.now().getTime() + AUDIT_GRACE_MS + 1000);
+      for (const app of [live, sweeper, third]) app.clock.set(after);
+      const results = await Promise.all([live.built.sweep(), sweeper.built.sweep(), third.built.sweep()]);
+      expect(results.map((r) => r.failed)).toEqual([0, 0, 0]);
+      for (const code of codes) {
+        const records = await auditOf(code);
+        expect(records, code).toHaveLength(1);
+        expect(records[0]).toMatchObject({ action: 'earning-rule.create', after: { code }, ...died[code] });
+      }
+      const adjustments = await auditOf(memberId);
+      expect(adjustments).toHaveLength(1);
+      expect(adjustments[0]).toMatchObject({ action: 'points.adjust', reason: 'three sweepers', at: adjusted.at });
+      expect((await balanceOf(live, memberId)).available).toBe(25);
+      expect(await owedIntents()).toBe(0);
+    } finally {
+      await third.close({ keepDatabase: true });
+    }
+  });
+
   it('when ops ask for a mutation that is refused, then there is no record and no work left behind', async () => {
     const memberId = unique('poor');
     await registerMember(live, memberId);

@@ -6,17 +6,20 @@ import { expectLedgerClean } from '../helpers/ledger.js';
 import { available, basicProgram, codeOf, invite, myReferral, order, putProgram, referralEffect, referralOf, register } from './helpers.js';
 
 const clock = new ManualClock('2026-03-01T08:00:00Z');
-/** Crash points of instance a (instance b has none). */
+/** Crash points of instance a (instances b and c have none). */
 const faults = new ArmedFaults();
 let a: TestApp;
 let b: TestApp;
+let c: TestApp;
 beforeAll(async () => {
   const dbName = freshDbName('referrals');
   a = await startTestApp({ dbName, clock, faults });
   b = await startTestApp({ dbName, clock });
+  c = await startTestApp({ dbName, clock });
   await putProgram(a, basicProgram({ qualifying: { minAmount: 100, withinDays: 14 } }));
 });
 afterAll(async () => {
+  await c.close({ keepDatabase: true });
   await b.close({ keepDatabase: true });
   await a.close();
 });
@@ -93,16 +96,33 @@ describe('qualification by the invitee’s first qualifying event only', () => {
 });
 
 describe('paid exactly once', () => {
-  it('when ten different orders of the invitee race on two instances, then one qualifies and each side is paid once, also after both sweep', async () => {
+  it('when twelve different orders of the invitee race on three instances, then one qualifies and each side is paid once, also after all three sweep', async () => {
     const { referrer, invitee } = await pair('conc');
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => order(i % 2 ? b : a, invitee, `SO-c${i}`, 100 + i)));
+    const apps = [a, b, c];
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => order(apps[i % 3]!, invitee, `SO-c${i}`, 100 + i)));
     const effects = results.map(referralEffect);
     expect(effects.filter((e) => e.outcome === 'qualified')).toHaveLength(1);
     expect(effects.filter((e) => e.outcome === 'not-qualified').every((e) => e.reason === 'the referral was qualified by another event')).toBe(true);
     clock.advance({ minutes: 2 });
-    await Promise.all([a.built.sweep(), b.built.sweep()]);
-    expect([await available(a, referrer), await available(b, invitee)]).toEqual([100, 50]);
-    await expectLedgerClean([a, b]);
+    await Promise.all(apps.map((app) => app.built.sweep()));
+    expect([await available(a, referrer), await available(b, invitee), await available(c, referrer)]).toEqual([100, 50, 100]);
+    await expectLedgerClean(apps);
+  });
+
+  it('when nine invitees of one referrer qualify at once on three instances, then the referrer is paid nine times and each invitee once', async () => {
+    const referrer = `hot-ref-${++n}`;
+    await register(a, referrer);
+    const code = await codeOf(a, referrer);
+    const invitees = Array.from({ length: 9 }, (_, i) => `hot-inv-${n}-${i}`);
+    for (const invitee of invitees) await invite(a, code, invitee);
+    const apps = [a, b, c];
+    const results = await Promise.all(invitees.map((invitee, i) => order(apps[i % 3]!, invitee, `SO-hot-${i}`, 200)));
+    expect(results.map((r) => referralEffect(r).outcome)).toEqual(invitees.map(() => 'qualified'));
+    clock.advance({ minutes: 2 });
+    await Promise.all(apps.map((app) => app.built.sweep()));
+    expect(await available(b, referrer)).toBe(900);
+    for (const invitee of invitees) expect(await available(c, invitee)).toBe(50);
+    await expectLedgerClean(apps);
   });
 
   it('when one qualifying event is sent to both instances at once, then it is processed once and both answers agree', async () => {
