@@ -14,7 +14,7 @@ import { loadConfig, repoRoot } from '../src/config.js';
 import { provisionDatabase, type Provisioned } from '../src/platform/db/provision.js';
 import { generateSecret, opsToken } from './lib/api.js';
 import { startBenchService } from './lib/bench-child.js';
-import { launchBrowser } from './lib/browser.js';
+import { launchBrowser, openConsolePage } from './lib/browser.js';
 import { ensureConsoleBuilt } from './lib/console-build.js';
 import { buildStatsStore } from './lib/stats-store.js';
 
@@ -57,12 +57,7 @@ async function main(): Promise<void> {
       const token = opsToken(secret, 'ops-anna');
       try {
         for (const shot of SHOTS) {
-          const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: shot.locale === 'en' ? 'en-US' : 'zh-CN' });
-          await context.addInitScript((l) => localStorage.setItem('console.locale', l), shot.locale);
-          const page = await context.newPage();
-          await page.goto(`${service.url}/console/#token=${token}`);
-          await page.getByRole('navigation').waitFor();
-          await page.evaluate((r) => (location.hash = r), shot.route);
+          const { context, page } = await openConsolePage(browser, service.url, { token, locale: shot.locale, route: shot.route });
           await page.locator(shot.ready).first().waitFor({ timeout: 60_000 });
           await page.waitForFunction(() => document.querySelectorAll('[role=status]').length === 0);
           if (shot.done) await page.waitForFunction(shot.done, undefined, { timeout: 60_000 });

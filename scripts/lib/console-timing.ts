@@ -1,4 +1,4 @@
-import { launchBrowser } from './browser.js';
+import { launchBrowser, openConsolePage } from './browser.js';
 import { ensureConsoleBuilt } from './console-build.js';
 
 /**
@@ -14,10 +14,8 @@ export async function timeDashboard(url: string, token: string, runs: number, lo
   try {
     const times: number[] = [];
     for (let i = 0; i < runs; i++) {
-      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-      const page = await context.newPage();
-      const t0 = performance.now();
-      await page.goto(`${url}/console/#token=${token}`);
+      let t0 = 0;
+      const { context, page } = await openConsolePage(browser, url, { token, beforeLoad: () => (t0 = performance.now()) });
       await page.locator('[data-ready="true"]').waitFor({ timeout: 120_000 });
       times.push(performance.now() - t0);
       await context.close();

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { vi } from 'vitest';
-import { launchBrowser } from '../../scripts/lib/browser.js';
+import { launchBrowser, openConsolePage } from '../../scripts/lib/browser.js';
 import { ops, startTestApp, type TestApp } from './app.js';
 
 export type ConsolePage = { context: BrowserContext; page: Page; errors: string[] };
@@ -14,33 +14,25 @@ export type ConsolePage = { context: BrowserContext; page: Page; errors: string[
 export async function openConsole(
   browser: Browser,
   app: TestApp,
-  opts: { token?: string | null; locale?: 'en' | 'zh-CN'; route?: string; bypassCSP?: boolean; viewport?: { width: number; height: number } } = {},
+  opts: { token?: string | null; locale?: 'en' | 'zh-CN'; route?: string; bypassCSP?: boolean } = {},
 ): Promise<ConsolePage> {
-  const context = await browser.newContext({
-    viewport: opts.viewport ?? { width: 1280, height: 900 },
-    locale: opts.locale ?? 'en-US',
-    ...(opts.bypassCSP ? { bypassCSP: true } : {}),
-  });
-  const locale = opts.locale ?? 'en';
-  await context.addInitScript((l) => {
-    if (!localStorage.getItem('console.locale')) localStorage.setItem('console.locale', l);
-  }, locale);
-  // Under the whole suite a browser shares two cores with API tests and the engine: a step may wait its turn a while.
-  context.setDefaultTimeout(90_000);
-  const page = await context.newPage();
   const errors: string[] = [];
-  page.on('pageerror', (err) => errors.push(err.message));
-  // A failed load is logged by the browser without its address; the answer itself names it.
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) errors.push(msg.text());
+  const { context, page } = await openConsolePage(browser, app.url, {
+    ...opts,
+    token: opts.token === undefined ? ops : opts.token,
+    beforeLoad: (page) => {
+      // Under the whole suite a browser shares two cores with API tests and the engine: a step may wait its turn a while.
+      page.context().setDefaultTimeout(90_000);
+      page.on('pageerror', (err) => errors.push(err.message));
+      // A failed load is logged by the browser without its address; the answer itself names it.
+      page.on('console', (msg) => {
+        if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) errors.push(msg.text());
+      });
+      page.on('response', (res) => {
+        if (res.status() >= 400) errors.push(`HTTP ${res.status()} ${res.request().method()} ${new URL(res.url()).pathname}`);
+      });
+    },
   });
-  page.on('response', (res) => {
-    if (res.status() >= 400) errors.push(`HTTP ${res.status()} ${res.request().method()} ${new URL(res.url()).pathname}`);
-  });
-  const token = opts.token === undefined ? ops : opts.token;
-  const fragment = token ? `#token=${token}` : '';
-  await page.goto(`${app.url}/console/${fragment}`);
-  if (opts.route) await page.evaluate((r) => (location.hash = r), opts.route);
   return { context, page, errors };
 }
 
